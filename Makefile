@@ -1,0 +1,36 @@
+# Two commands do everything: `make run` (service + demo data) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: install run test lint unit integration clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run the whole service on embedded defaults and post a demo dataset
+run: install
+	$(BIN)/eventmart dev --demo
+
+## lint, type-check and run every test (unit + integration)
+test: lint
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/sqlfluff lint loaders/sql
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+clean:
+	rm -rf $(VENV) .eventmart .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The HTTP API (ingest, stats, operations) and the `eventmart` command line."""

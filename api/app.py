@@ -1,0 +1,39 @@
+"""The FastAPI application: routers per concern, clients created once per process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import ingest, ops
+from core.redis_conn import connect_redis
+from core.settings import Settings, get_settings
+from jobs.queue import ingest_queue
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; `settings` defaults to the environment's."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis_client = connect_redis(settings)
+        app.state.redis = redis_client
+        app.state.queue = ingest_queue(redis_client, settings)
+        try:
+            yield
+        finally:
+            redis_client.close()
+
+    app = FastAPI(
+        title="eventmart",
+        version="0.1.0",
+        summary="Product-analytics events: ingest, marts, read API",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(ingest.router)
+    app.include_router(ops.router)
+    return app

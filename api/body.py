@@ -1,0 +1,77 @@
+"""Read a JSON request body within the size limit, decoding gzip as it streams in."""
+
+from __future__ import annotations
+
+import zlib
+
+from fastapi import HTTPException, Request, status
+
+GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+
+def check_json_content_type(request: Request) -> None:
+    """415 unless the body is declared `application/json` (a UTF-8 charset parameter is fine)."""
+    header = request.headers.get("content-type", "")
+    media_type, _, params = header.partition(";")
+    if media_type.strip().lower() != "application/json":
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Type must be application/json, got {header or 'none'!r}",
+        )
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in {
+            "utf-8",
+            "utf8",
+        }:
+            raise HTTPException(
+                status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                f"charset must be utf-8, got {value.strip()!r}",
+            )
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"body: larger than {limit} bytes")
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """The (decoded) body, never holding more than `limit` + one chunk in memory.
+
+    Raises 413 past the limit (before or after gzip decoding), 400 for bad gzip,
+    415 for an encoding other than gzip or identity.
+    """
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in {"identity", "gzip", "x-gzip"}:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Encoding {encoding!r} is not supported; use gzip or identity",
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    inflater = zlib.decompressobj(GZIP_WBITS) if encoding != "identity" else None
+    parts: list[bytes] = []
+    received = 0
+    size = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise _too_large(limit)
+        if inflater is None:
+            parts.append(chunk)
+            size += len(chunk)
+            continue
+        try:
+            # Inflate at most one byte past the limit: a gzip bomb stops here.
+            out = inflater.decompress(chunk, limit + 1 - size)
+        except zlib.error as exc:
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, f"body: bad gzip data ({exc})"
+            ) from None
+        parts.append(out)
+        size += len(out)
+        if size > limit or inflater.unconsumed_tail:
+            raise _too_large(limit)
+    if inflater is not None and not inflater.eof:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "body: gzip data is truncated")
+    return b"".join(parts)

@@ -1,0 +1,175 @@
+"""The `eventmart` command line: one process per role, or all of them with `eventmart dev`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Annotated
+
+import typer
+
+from core.logging import configure_logging
+from core.settings import Settings, get_settings
+
+cli = typer.Typer(
+    help="eventmart: product-analytics events into PostgreSQL marts.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _settings(process: str) -> Settings:
+    settings = get_settings()
+    configure_logging(settings, process)
+    return settings
+
+
+@cli.command()
+def migrate() -> None:
+    """Create or upgrade the raw schema objects (idempotent)."""
+    from core.db import connect
+    from loaders.migrate import migrate as run_migrations
+
+    settings = _settings("migrate")
+    with connect(settings) as conn:
+        applied = run_migrations(conn)
+    typer.echo(f"migrations applied: {', '.join(applied) if applied else 'none (up to date)'}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to bind")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run the HTTP API (ingest, stats, operations)."""
+    import uvicorn
+
+    _settings("api")
+    uvicorn.run(
+        "api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,  # keep our JSON logging
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@cli.command()
+def worker(
+    burst: Annotated[bool, typer.Option(help="exit once the queue is empty")] = False,
+) -> None:
+    """Run one RQ worker that lands queued batches in raw.events."""
+    from jobs.worker import run_worker
+
+    settings = _settings("worker")
+    run_worker(settings, burst=burst)
+
+
+def _wait_for_api(url: str, timeout: float = 60) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    return False
+
+
+def _post_demo(url: str) -> None:
+    """Post the demo dataset once the API is up, and say where to look."""
+    import httpx
+
+    from loaders.demo import demo_events
+
+    if not _wait_for_api(url):
+        typer.echo("demo: the API did not come up; see the logs above", err=True)
+        return
+    events = demo_events()
+    inserted = duplicates = 0
+    for start in range(0, len(events), 500):
+        reply = httpx.post(f"{url}/events?wait=true", json=events[start : start + 500], timeout=30)
+        body = reply.json()
+        inserted += body.get("inserted", 0)
+        duplicates += body.get("duplicates", 0)
+    typer.secho(
+        f"\ndemo: posted {len(events)} events -> {inserted} new rows in raw.events, "
+        f"{duplicates} already there (re-runs are idempotent)\n"
+        f"  API docs:   {url}/docs\n"
+        f"  readiness:  {url}/ready\n"
+        f"  try:        curl -s -X POST {url}/events -H 'Content-Type: application/json' "
+        '-d \'[{"event_id":"e1","user_id":"u1","event_type":"click",'
+        '"occurred_at":"2026-01-01T00:00:00Z"}]\'\n'
+        "  Ctrl-C stops everything.\n",
+        fg="green",
+    )
+
+
+@cli.command()
+def dev(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to bind")] = 8000,
+    demo: Annotated[bool, typer.Option(help="post a demo dataset once up")] = False,
+) -> None:
+    """Everything on one machine: embedded PostgreSQL+Redis if no URLs, schema, API, worker."""
+    from core.embedded import start_embedded
+    from loaders.migrate import migrate as run_migrations
+
+    settings = _settings("dev")
+    servers = None
+    env = dict(os.environ)
+    if not settings.database_url or not settings.redis_url:
+        typer.echo(f"starting embedded PostgreSQL and Redis under {settings.home}/ ...")
+        servers = start_embedded(settings.home)
+        env.setdefault("DATABASE_URL", servers.database_url)
+        env.setdefault("REDIS_URL", servers.redis_url)
+        settings = Settings(database_url=env["DATABASE_URL"], redis_url=env["REDIS_URL"])
+    import psycopg
+
+    with psycopg.connect(env["DATABASE_URL"]) as conn:
+        run_migrations(conn)
+    typer.echo(f"database: {env['DATABASE_URL']}\nredis:    {env['REDIS_URL']}")
+    me = [sys.executable, "-m", "api.cli"]
+    roles = {
+        "api": [*me, "serve", "--host", host, "--port", str(port)],
+        "worker": [*me, "worker"],
+    }
+    children = {name: subprocess.Popen(cmd, env=env) for name, cmd in roles.items()}  # noqa: S603
+    if demo:
+        threading.Thread(target=_post_demo, args=(f"http://{host}:{port}",), daemon=True).start()
+    try:
+        while all(child.poll() is None for child in children.values()):
+            time.sleep(0.5)
+        failed = [name for name, child in children.items() if child.poll() is not None]
+        typer.echo(f"stopped: {', '.join(failed)} exited", err=True)
+    except KeyboardInterrupt:
+        typer.echo("\nstopping ...")
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children.values():
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if servers is not None:
+            servers.stop()
+        typer.echo("stopped.")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

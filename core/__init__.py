@@ -1,0 +1,1 @@
+"""Shared core of eventmart: settings, connections, logging and the event rules."""

@@ -1,0 +1,180 @@
+"""The rules of one event (CONTRACT §1), in one place for the API and the history loader.
+
+`validate_event` takes one decoded JSON value and returns either a `ValidEvent` ready for
+the raw writer or an error string that names the field and the rule.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, NamedTuple
+
+import orjson
+
+MAX_EVENT_ID_CHARS = 128
+MAX_TEXT_CHARS = 256
+MAX_PROPERTIES_BYTES = 32 * 1024
+MAX_PROPERTIES_DEPTH = 32
+REQUIRED_TEXT_FIELDS: tuple[tuple[str, int], ...] = (
+    ("event_id", MAX_EVENT_ID_CHARS),
+    ("user_id", MAX_TEXT_CHARS),
+    ("event_type", MAX_TEXT_CHARS),
+)
+NUL = "\x00"
+REPLACEMENT = "\ufffd"
+
+# YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM]; a space may stand for T (RFC 3339 §5.6 note).
+TIMESTAMP_PATTERN = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))?"
+)
+TIMESTAMP_RULE = "must be an RFC 3339 timestamp such as 2024-05-01T12:30:00Z"
+
+
+class ValidEvent(NamedTuple):
+    """An event that passed every rule, normalised for storage."""
+
+    event_id: str
+    user_id: str
+    event_type: str
+    occurred_at: datetime  # timezone-aware, UTC, microsecond precision
+    properties_json: str  # compact JSON text of the properties object
+
+
+class EventError(ValueError):
+    """One event broke one rule; the message reads `field: rule`."""
+
+
+def describe_skew(seconds: float) -> str:
+    """`86400` -> `24h`, `90` -> `90s`: the limit as it appears in error messages."""
+    if seconds % 3600 == 0:
+        return f"{int(seconds // 3600)}h"
+    if seconds % 60 == 0:
+        return f"{int(seconds // 60)}m"
+    return f"{seconds:g}s"
+
+
+def replace_nul(value: Any) -> Any:
+    """A copy of a decoded JSON value with every U+0000 in strings and keys replaced."""
+    if isinstance(value, str):
+        return value.replace(NUL, REPLACEMENT)
+    if isinstance(value, dict):
+        return {replace_nul(k): replace_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replace_nul(v) for v in value]
+    return value
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """Nesting depth of objects and arrays (the outermost counts 1); stops early past `limit`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return deepest
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse the contract's timestamp form into an aware UTC datetime (fraction truncated to µs)."""
+    match = TIMESTAMP_PATTERN.fullmatch(text)
+    if match is None:
+        raise EventError(f"occurred_at: {TIMESTAMP_RULE}")
+    year, month, day, hour, minute, second, fraction, _zulu, sign, off_h, off_m = match.groups()
+    tz = UTC
+    if sign is not None:
+        hours, minutes = int(off_h), int(off_m)
+        if hours > 23 or minutes > 59:
+            raise EventError(f"occurred_at: offset {sign}{off_h}:{off_m} is out of range")
+        offset = timedelta(hours=hours, minutes=minutes)
+        tz = timezone(-offset if sign == "-" else offset)
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        local = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tz
+        )
+        return local.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise EventError(f"occurred_at: {text!r} is not a valid date and time") from None
+
+
+def _text_field(event: dict[str, Any], name: str, max_chars: int) -> str:
+    value = event.get(name)
+    if value is None:
+        raise EventError(f"{name}: required")
+    if not isinstance(value, str):
+        raise EventError(f"{name}: must be a string, not {json_type(value)}")
+    if not 1 <= len(value) <= max_chars:
+        raise EventError(f"{name}: must be 1-{max_chars} characters (got {len(value)})")
+    return value.replace(NUL, REPLACEMENT) if NUL in value else value
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _properties(event: dict[str, Any], may_contain_nul: bool) -> str:
+    props = event.get("properties")
+    if props is None:
+        return "{}"
+    if not isinstance(props, dict):
+        raise EventError(f"properties: must be a JSON object, not {json_type(props)}")
+    if json_depth(props, MAX_PROPERTIES_DEPTH) > MAX_PROPERTIES_DEPTH:
+        raise EventError(f"properties: nested deeper than {MAX_PROPERTIES_DEPTH} levels")
+    if may_contain_nul:
+        props = replace_nul(props)
+    try:
+        encoded = orjson.dumps(props)
+    except orjson.JSONEncodeError as exc:
+        raise EventError(f"properties: cannot be stored ({exc})") from None
+    if len(encoded) > MAX_PROPERTIES_BYTES:
+        raise EventError(
+            f"properties: {len(encoded)} bytes is larger than {MAX_PROPERTIES_BYTES} bytes"
+        )
+    return encoded.decode()
+
+
+def validate_event(
+    event: Any,
+    now: datetime,
+    max_future_skew: float,
+    *,
+    may_contain_nul: bool = True,
+) -> ValidEvent:
+    """Check one decoded event against every rule; raise `EventError` naming the first broken one.
+
+    `now` is when the event was received; `may_contain_nul=False` skips the walk that
+    replaces U+0000 when the caller knows the raw text had no `\\u0000` escape.
+    """
+    if not isinstance(event, dict):
+        raise EventError(f"event: must be a JSON object, not {json_type(event)}")
+    event_id = _text_field(event, "event_id", MAX_EVENT_ID_CHARS)
+    user_id = _text_field(event, "user_id", MAX_TEXT_CHARS)
+    event_type = _text_field(event, "event_type", MAX_TEXT_CHARS)
+    raw_ts = event.get("occurred_at")
+    if raw_ts is None:
+        raise EventError("occurred_at: required")
+    if not isinstance(raw_ts, str):
+        raise EventError(f"occurred_at: must be a string, not {json_type(raw_ts)}")
+    occurred_at = parse_timestamp(raw_ts)
+    if (occurred_at - now).total_seconds() > max_future_skew:
+        raise EventError(f"occurred_at: more than {describe_skew(max_future_skew)} in the future")
+    properties_json = _properties(event, may_contain_nul)
+    return ValidEvent(event_id, user_id, event_type, occurred_at, properties_json)

@@ -1,0 +1,76 @@
+"""One Settings object, read once from the environment and passed down."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class Settings(BaseSettings):
+    """Configuration from `DATABASE_URL`, `REDIS_URL` and `EVENTMART_*` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="EVENTMART_", extra="ignore")
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+
+    env: str = "development"
+    home: Path = Path(".eventmart")  # embedded servers, logs and state for `eventmart dev`
+
+    # Ingest limits (CONTRACT §1)
+    max_events_per_request: int = 1000
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_future_skew: Annotated[float, NoDecode] = 24 * 3600  # seconds, or `24h`, `90m`
+    wait_timeout: Annotated[float, NoDecode] = 10.0  # seconds, or `10s`
+    max_queue_depth: int = 10_000
+
+    # Queue
+    queue_name: str = "eventmart-ingest"
+    job_timeout_seconds: int = 300
+    job_result_ttl_seconds: int = 3600
+    job_failure_ttl_seconds: int = 7 * 24 * 3600
+    job_retry_intervals: Annotated[list[int], NoDecode] = [1, 5, 15, 60, 300]
+
+    # Refresh
+    refresh_interval_seconds: int = 60
+
+    # Operations
+    log_level: str = "INFO"
+    log_file: Path | None = None
+    write_keys: Annotated[list[str], NoDecode] = []
+    read_keys: Annotated[list[str], NoDecode] = []
+    rate_limit: str = "1000/minute"
+    read_rate_limit: str = "6000/minute"
+
+    @field_validator("write_keys", "read_keys", "job_retry_intervals", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """`a,b,c` in the environment becomes a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("max_future_skew", "wait_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        """`24h`, `90m`, `30s` or a plain number of seconds."""
+        if isinstance(value, str) and value.strip()[-1:].lower() in DURATION_UNITS:
+            text = value.strip()
+            return float(text[:-1]) * DURATION_UNITS[text[-1].lower()]
+        return value
+
+    @property
+    def production(self) -> bool:
+        return self.env.lower() == "production"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Background work: the RQ ingest job, its queue, and the mart refresh scheduler."""

@@ -1,0 +1,50 @@
+"""The RQ job that lands one accepted POST batch in raw.events through the raw writer."""
+
+from __future__ import annotations
+
+import orjson
+import psycopg
+import structlog
+
+from core.db import connect
+from core.settings import get_settings
+from loaders.writer import Row, write_events
+
+log = structlog.get_logger(__name__)
+
+_connection: psycopg.Connection | None = None
+
+
+def _db() -> psycopg.Connection:
+    """One connection per worker process, reopened after a failure."""
+    global _connection
+    if _connection is None or _connection.closed or _connection.broken:
+        _connection = connect(get_settings())
+    return _connection
+
+
+def reset_connection() -> None:
+    """Close the worker's connection (after an error, or between tests)."""
+    global _connection
+    if _connection is not None:
+        _connection.close()
+    _connection = None
+
+
+def decode_batch(payload: bytes) -> list[Row]:
+    """Rows from the queued payload (a JSON array of 6-element arrays)."""
+    return [tuple(r) for r in orjson.loads(payload)]
+
+
+def land_batch(payload: bytes) -> dict[str, int]:
+    """Write one batch exactly once; safe to run again (retried rows count as duplicates)."""
+    rows = decode_batch(payload)
+    try:
+        result = write_events(_db(), rows)
+    except psycopg.OperationalError:
+        reset_connection()  # the next try reconnects; RQ's Retry schedules it
+        raise
+    log.info(
+        "batch_landed", rows=result.rows, inserted=result.inserted, duplicates=result.duplicates
+    )
+    return {"inserted": result.inserted, "duplicates": result.duplicates}

@@ -1,0 +1,69 @@
+"""Enqueue accepted batches: one RQ job per request, its id derived from the batch content."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import orjson
+import redis
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
+from rq.job import Job, JobStatus
+
+from core.settings import Settings
+from jobs.ingest import land_batch
+from loaders.writer import Row
+
+RETRYABLE_DEAD_STATES = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+
+
+def ingest_queue(connection: redis.Redis, settings: Settings) -> Queue:
+    """The queue the API fills and the workers drain."""
+    return Queue(settings.queue_name, connection=connection)
+
+
+def batch_job_id(rows: list[Row]) -> str:
+    """A stable id for a batch: the same events in the same order give the same id.
+
+    received_at (the last column) is left out, so a retried POST maps to the same job.
+    """
+    digest = hashlib.sha256(orjson.dumps([row[:5] for row in rows])).hexdigest()
+    return f"batch-{digest[:40]}"
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """The job holding a batch; `new` is False when an identical batch was already queued."""
+
+    job: Job
+    new: bool
+
+
+def enqueue_batch(
+    queue: Queue, rows: list[Row], settings: Settings, request_id: str | None = None
+) -> Enqueued:
+    """Queue one batch as one job; an identical batch still pending or done is not queued again."""
+    job_id = batch_job_id(rows)
+    payload = orjson.dumps(rows)  # datetimes become RFC 3339 text, which COPY reads back
+    options = {
+        "job_id": job_id,
+        "unique": True,
+        "retry": Retry(
+            max=len(settings.job_retry_intervals), interval=settings.job_retry_intervals
+        ),
+        "job_timeout": settings.job_timeout_seconds,
+        "result_ttl": settings.job_result_ttl_seconds,
+        "failure_ttl": settings.job_failure_ttl_seconds,
+        "meta": {"request_id": request_id, "events": len(rows)},
+        "description": f"land {len(rows)} events",
+    }
+    try:
+        return Enqueued(queue.enqueue(land_batch, payload, **options), new=True)
+    except DuplicateJobError:
+        existing = Job.fetch(job_id, connection=queue.connection)
+        if existing.get_status(refresh=True) not in RETRYABLE_DEAD_STATES:
+            return Enqueued(existing, new=False)
+        # The earlier copy gave up for good: this retry must land the events after all.
+        existing.delete()
+        return Enqueued(queue.enqueue(land_batch, payload, **options), new=True)

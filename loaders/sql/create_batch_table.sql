@@ -1,0 +1,9 @@
+-- Session-local staging table for one COPY; emptied at every commit.
+create temporary table if not exists events_batch (
+    event_id text,
+    user_id text,
+    event_type text,
+    occurred_at timestamptz,
+    properties jsonb,
+    received_at timestamptz
+) on commit delete rows

@@ -1,0 +1,55 @@
+"""The one raw writer: COPY a batch into a staging table, then INSERT … ON CONFLICT DO NOTHING.
+
+The RQ ingest job and the history loader both land events only through `write_events`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from loaders.sql_files import query
+
+COPY_BATCH = "copy pg_temp.events_batch (event_id, user_id, event_type, occurred_at, properties, received_at) from stdin"  # noqa: E501
+
+# (event_id, user_id, event_type, occurred_at, properties_json, received_at)
+Row = tuple[str, str, str, datetime | str, str, datetime | str]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What one `write_events` call did: rows offered, newly inserted, already stored."""
+
+    rows: int
+    inserted: int
+
+    @property
+    def duplicates(self) -> int:
+        return self.rows - self.inserted
+
+
+def first_copies(rows: Iterable[Row]) -> list[Row]:
+    """Keep the first row of each event_id, in order (the first copy wins)."""
+    seen: dict[str, Row] = {}
+    for row in rows:
+        seen.setdefault(row[0], row)
+    return list(seen.values())
+
+
+def write_events(conn: psycopg.Connection, rows: Sequence[Row]) -> WriteResult:
+    """Land `rows` in raw.events exactly once, in one transaction; return the counts.
+
+    Safe to call again with the same rows (a retried job): those become duplicates.
+    """
+    unique = first_copies(rows)
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(query("loaders", "create_batch_table"))
+        with cur.copy(COPY_BATCH) as copy:
+            for row in unique:
+                copy.write_row(row)
+        cur.execute(query("loaders", "write_events"))
+        inserted = cur.rowcount
+    return WriteResult(rows=len(rows), inserted=inserted)
