@@ -43,7 +43,7 @@ def configure_logging(settings: Settings, process: str) -> None:
         handler.setFormatter(formatter)
         root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
-    for noisy in ("uvicorn.access", "apscheduler.executors.default"):
+    for noisy in ("uvicorn.access", "apscheduler.executors.default", "pgserver"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     structlog.configure(
