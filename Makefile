@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install run test lint unit integration clean
+.PHONY: install run test lint unit integration bench bench-quick clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ lint: install
 
 unit: install
 	$(BIN)/pytest tests/unit
+
+## measure ingest, loader, refresh, reads and freshness (see docs/performance.md)
+bench: install
+	$(BIN)/python benchmark.py
+
+bench-quick: install
+	$(BIN)/python benchmark.py --quick
 
 clean:
 	rm -rf $(VENV) .eventmart .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,735 @@
+"""benchmark.py: measure eventmart end to end on this machine, as ratios to its own limit.
+
+    python benchmark.py [--events N | --quick] [--only limit,ingest,...] [--api-workers 2]
+
+Creates a scratch database and Redis DB (on DATABASE_URL / REDIS_URL, else embedded servers),
+starts the processes it measures, stops them, drops what it created, and writes
+bench-results/<timestamp>.json and .md. See docs/performance.md for the method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psutil
+import psycopg
+import redis
+from psycopg.conninfo import make_conninfo
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent
+STAGES = ["limit", "ingest", "loader", "refresh", "reads", "freshness"]
+console = Console(stderr=True)
+
+# ---------------------------------------------------------------- data
+
+
+EVENT_TYPES = [
+    ("page_view", 50),
+    ("click", 20),
+    ("scroll", 10),
+    ("search", 6),
+    ("add_to_cart", 5),
+    ("signup", 3),
+    ("checkout", 2),
+    ("purchase", 2),
+    ("share", 1),
+    ("logout", 1),
+]
+PATHS = ["/", "/pricing", "/docs/getting-started", "/blog/2026/launch", "/account/settings"]
+
+
+def generate_events(
+    count: int, seed: int, days: int = 90, end: datetime | None = None, prefix: str = "ev"
+) -> list[dict[str, Any]]:
+    """Seeded events with a realistic shape: Zipf-skewed users and types, ~100-byte properties."""
+    rng = random.Random(seed)
+    end = end or datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    users = max(100, count // 20)
+    names, weights = zip(*EVENT_TYPES, strict=True)
+    types = rng.choices(names, weights=weights, k=count)
+    # A few heavy users and a long tail: Zipf-like weights over user ranks.
+    user_ids = rng.choices(
+        range(users), weights=[1 / (r + 1) ** 0.8 for r in range(users)], k=count
+    )
+    span = days * 86400
+    out = []
+    for i in range(count):
+        when = end - timedelta(seconds=rng.randrange(span), microseconds=rng.randrange(10**6))
+        out.append(
+            {
+                "event_id": f"{prefix}-{seed}-{i:09d}",
+                "user_id": f"user-{user_ids[i]:07d}",
+                "event_type": types[i],
+                "occurred_at": when.isoformat().replace("+00:00", "Z"),
+                "properties": {
+                    "path": rng.choice(PATHS),
+                    "session": f"s-{rng.randrange(10**8):08d}",
+                    "ms": rng.randrange(5000),
+                    "ok": rng.random() < 0.97,
+                },
+            }
+        )
+    return out
+
+
+def as_rows(events: list[dict[str, Any]], received_at: datetime) -> list[tuple[Any, ...]]:
+    """Writer rows (as the API would queue them) from event dicts."""
+    from core.events import validate_event
+
+    rows = []
+    for event in events:
+        ev = validate_event(event, received_at, 86400, may_contain_nul=False)
+        rows.append((*ev, received_at))
+    return rows
+
+
+# ---------------------------------------------------------------- environment
+
+
+@dataclass
+class Env:
+    server_url: str
+    database_url: str
+    redis_url: str
+    db_name: str
+    embedded: Any = None
+    children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def environ(self, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.database_url,
+            REDIS_URL=self.redis_url,
+            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+            EVENTMART_LOG_LEVEL="WARNING",
+            EVENTMART_MAX_QUEUE_DEPTH="1000000",
+            EVENTMART_RATE_LIMIT="100000000/minute",
+            EVENTMART_READ_RATE_LIMIT="100000000/minute",
+        )
+        env.update(extra)
+        return env
+
+    def connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.database_url, autocommit=True)
+
+
+@contextmanager
+def scratch_env(redis_db: int) -> Iterator[Env]:
+    server_url = os.environ.get("DATABASE_URL")
+    redis_url = os.environ.get("REDIS_URL")
+    embedded = None
+    if not server_url or not redis_url:
+        from core.embedded import start_embedded
+
+        embedded = start_embedded(ROOT / ".eventmart" / "bench-servers")
+        server_url = server_url or embedded.database_url
+        redis_url = redis_url or embedded.redis_url
+    name = f"eventmart_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    bench_redis = redis_url if "unix://" in redis_url else _with_db(redis_url, redis_db)
+    env = Env(server_url, make_conninfo(server_url, dbname=name), bench_redis, name, embedded)
+    redis.Redis.from_url(env.redis_url).flushdb()
+    try:
+        run_cli(env, "migrate")
+        yield env
+    finally:
+        for child in env.children:
+            stop(child)
+        redis.Redis.from_url(env.redis_url).flushdb()
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+        if embedded is not None:
+            embedded.stop()
+
+
+def _with_db(url: str, db: int) -> str:
+    base, _, tail = url.rpartition("/")
+    return f"{base}/{db}" if tail.isdigit() else f"{url.rstrip('/')}/{db}"
+
+
+def run_cli(env: Env, *args: str, **extra: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env=env.environ(**extra),
+        check=True,
+        capture_output=True,
+    )
+
+
+def spawn(env: Env, *args: str, **extra: str) -> subprocess.Popen[bytes]:
+    log_dir = ROOT / ".eventmart"
+    log_dir.mkdir(exist_ok=True)
+    with open(log_dir / f"bench-{args[0]}.log", "ab") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", *args],
+            env=env.environ(**extra),
+            stdout=log,
+            stderr=log,
+        )
+    env.children.append(child)
+    return child
+
+
+def stop(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def start_api(env: Env, workers: int, port: int = 8765) -> str:
+    spawn(env, "serve", "--port", str(port), "--workers", str(workers))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return url
+        time.sleep(0.3)
+    raise RuntimeError("the API did not become ready; see .eventmart/bench-serve.log")
+
+
+def count_raw(env: Env) -> int:
+    with env.connect() as conn:
+        row = conn.execute("select count(*) from raw.events").fetchone()
+    return int(row[0]) if row else 0
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    if not samples:
+        return {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0}
+    ordered = sorted(samples)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return {"p50_ms": pick(0.50), "p95_ms": pick(0.95), "p99_ms": pick(0.99)}
+
+
+# ---------------------------------------------------------------- stages
+
+
+def stage_limit(env: Env, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Bare COPY into an empty raw.events-shaped table, then the same rows through the writer."""
+    from loaders.writer import COPY_BATCH, write_events
+
+    rows = as_rows(events, datetime.now(UTC))
+    with env.connect() as conn:
+        conn.execute("create table bench_copy (like raw.events including all)")
+        start = time.perf_counter()
+        with (
+            conn.cursor() as cur,
+            cur.copy(COPY_BATCH.replace("pg_temp.events_batch", "bench_copy")) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        bare = time.perf_counter() - start
+        conn.execute("drop table bench_copy")
+    with psycopg.connect(env.database_url) as conn:
+        start = time.perf_counter()
+        chunk = 10_000
+        for i in range(0, len(rows), chunk):
+            write_events(conn, rows[i : i + chunk])
+        writer = time.perf_counter() - start
+    with env.connect() as conn:
+        conn.execute("truncate raw.events")
+    return {
+        "rows": len(rows),
+        "bare_copy_rows_per_s": len(rows) / bare,
+        "writer_rows_per_s": len(rows) / writer,
+        "writer_chunk_rows": chunk,
+    }
+
+
+def _producer(url: str, batches: list[bytes], out: Any) -> None:
+    """One load-generator process: POST its batches back to back, report latencies."""
+    latencies: list[float] = []
+    accepted = statuses_bad = 0
+    proc = psutil.Process()
+    with httpx.Client(timeout=60, headers={"Content-Type": "application/json"}) as client:
+        for body in batches:
+            start = time.perf_counter()
+            reply = client.post(f"{url}/events", content=body)
+            latencies.append(time.perf_counter() - start)
+            if reply.status_code == 202:
+                accepted += reply.json()["accepted"]
+            else:
+                statuses_bad += 1
+    cpu = proc.cpu_times()
+    out.put(
+        {"lat": latencies, "accepted": accepted, "bad": statuses_bad, "cpu": cpu.user + cpu.system}
+    )
+
+
+def post_stream(url: str, batches: list[bytes], producers: int) -> dict[str, Any]:
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(target=_producer, args=(url, batches[i::producers], out))
+        for i in range(producers)
+    ]
+    start = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    elapsed = time.perf_counter() - start
+    for p in procs:
+        p.join()
+    latencies = [x for r in results for x in r["lat"]]
+    return {
+        "seconds": elapsed,
+        "accepted": sum(r["accepted"] for r in results),
+        "non_202": sum(r["bad"] for r in results),
+        "generator_cpu_s": sum(r["cpu"] for r in results),
+        **percentiles(latencies),
+    }
+
+
+def wait_until_landed(env: Env, target: int, timeout: float = 1800) -> tuple[int, float]:
+    start = time.perf_counter()
+    landed = 0
+    while time.perf_counter() - start < timeout:
+        landed = count_raw(env)
+        if landed >= target:
+            break
+        time.sleep(0.2)
+    return landed, time.perf_counter() - start
+
+
+def stage_ingest(
+    env: Env, events: list[dict[str, Any]], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Concurrent producers POST batches; time to accept and until every row is in raw.events."""
+    batches = [orjson.dumps(events[i : i + args.batch]) for i in range(0, len(events), args.batch)]
+    url = start_api(env, args.api_workers)
+    workers = [spawn(env, "worker") for _ in range(args.rq_workers)]
+    machine_cpu0 = psutil.cpu_times()
+    start = time.perf_counter()
+    posted = post_stream(url, batches, args.producers)
+    landed, _ = wait_until_landed(env, posted["accepted"])
+    total = time.perf_counter() - start
+    machine_cpu = psutil.cpu_times()
+    with env.connect() as conn:
+        distinct = conn.execute("select count(distinct event_id) from raw.events").fetchone()
+    replay = post_stream(url, batches, args.producers)
+    time.sleep(2)
+    _, _ = wait_until_landed(env, landed, timeout=5)
+    drained = _queue_drained(env, timeout=600)
+    after_replay = count_raw(env)
+    for w in workers:
+        stop(w)
+    busy = (machine_cpu.user - machine_cpu0.user) + (machine_cpu.system - machine_cpu0.system)
+    return {
+        "events": len(events),
+        "batch": args.batch,
+        "producers": args.producers,
+        "api_workers": args.api_workers,
+        "rq_workers": args.rq_workers,
+        "accepted": posted["accepted"],
+        "non_202": posted["non_202"],
+        "accepted_per_s": posted["accepted"] / posted["seconds"],
+        "landed": landed,
+        "landed_per_s": landed / total,
+        "lost": max(0, posted["accepted"] - landed),
+        "duplicated": landed - (distinct[0] if distinct else 0),
+        "post_p50_ms": posted["p50_ms"],
+        "post_p95_ms": posted["p95_ms"],
+        "post_p99_ms": posted["p99_ms"],
+        "generator_cpu_share": posted["generator_cpu_s"] / max(busy, 1e-9),
+        "replay_accepted": replay["accepted"],
+        "replay_new_rows": after_replay - landed,
+        "replay_drained": drained,
+    }
+
+
+def _queue_drained(env: Env, timeout: float) -> bool:
+    from rq import Queue
+
+    queue = Queue("eventmart-ingest", connection=redis.Redis.from_url(env.redis_url))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if queue.count == 0 and queue.started_job_registry.count == 0:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def ensure_base(env: Env, events: list[dict[str, Any]]) -> None:
+    """raw.events holds the generated events (the ingest stage may have put them there)."""
+    from loaders.writer import write_events
+
+    if count_raw(env) >= len(events):
+        return
+    rows = as_rows(events, datetime.now(UTC))
+    with psycopg.connect(env.database_url) as conn:
+        for i in range(0, len(rows), 50_000):
+            write_events(conn, rows[i : i + 50_000])
+
+
+def stage_loader(
+    env: Env, events: list[dict[str, Any]], args: argparse.Namespace
+) -> dict[str, Any]:
+    """`eventmart load` on a JSONL file of the events, into an empty raw.events."""
+    path = ROOT / ".eventmart" / "bench-history.jsonl"
+    path.parent.mkdir(exist_ok=True)
+    with open(path, "wb") as out:
+        for event in events:
+            out.write(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE))
+    with env.connect() as conn:
+        conn.execute("truncate raw.events")
+    start = time.perf_counter()
+    child = spawn(env, "load", str(path))
+    peak = 0
+    proc = psutil.Process(child.pid)
+    while child.poll() is None:
+        with suppress(psutil.Error):
+            peak = max(peak, proc.memory_info().rss)
+        time.sleep(0.05)
+    seconds = time.perf_counter() - start
+    if child.returncode != 0:
+        raise RuntimeError(
+            f"eventmart load exited {child.returncode}; see .eventmart/bench-load.log"
+        )
+    loaded = count_raw(env)
+    size = path.stat().st_size
+    path.unlink()
+    return {
+        "rows": len(events),
+        "loaded": loaded,
+        "file_mb": size / 2**20,
+        "seconds": seconds,
+        "rows_per_s": loaded / seconds,
+        "peak_rss_mb": peak / 2**20,
+    }
+
+
+def _refresh(env: Env, *, full: bool) -> float:
+    from jobs.refresh import refresh_marts
+
+    from core.settings import Settings
+
+    settings = Settings(database_url=env.database_url, redis_url=env.redis_url)
+    start = time.perf_counter()
+    refresh_marts(settings, full_refresh=full)
+    return time.perf_counter() - start
+
+
+def stage_refresh(
+    env: Env, events: list[dict[str, Any]], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Full build on the base; incremental after 1 % new events (a fifth late); nothing new."""
+    from loaders.writer import write_events
+
+    ensure_base(env, events)
+    full = _refresh(env, full=True)
+    noop = _refresh(env, full=False)
+    new = max(1, len(events) // 100)
+    fresh = generate_events(new, args.seed + 1, days=1, prefix="inc")
+    late = generate_events(new // 5, args.seed + 2, days=7, prefix="late")
+    extra = fresh[: new - len(late)] + late
+    with psycopg.connect(env.database_url) as conn:
+        write_events(conn, as_rows(extra, datetime.now(UTC)))
+    incremental = _refresh(env, full=False)
+    return {
+        "base_events": len(events),
+        "new_events": len(extra),
+        "late_events": len(late),
+        "full_s": full,
+        "incremental_s": incremental,
+        "nothing_new_s": noop,
+    }
+
+
+WRK_SCRIPT = """
+local paths = {}
+for line in io.lines("%s") do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\\n", summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), summary.duration))
+end
+"""
+
+
+def read_paths(endpoint: str, count: int, seed: int) -> list[str]:
+    """Random realistic ranges (7/30/90 days) inside the data's last 90 days."""
+    rng = random.Random(seed)
+    today = datetime.now(UTC).date()
+    paths = []
+    for _ in range(count):
+        days = rng.choice([7, 30, 90])
+        end = today - timedelta(days=rng.randrange(0, 90 - days + 1))
+        start = end - timedelta(days=days - 1)
+        query = f"from={start}&to={end}"
+        if endpoint == "retention-day":
+            paths.append(f"/stats/retention?{query}&period=day&periods=7")
+        elif endpoint == "retention-week":
+            paths.append(f"/stats/retention?{query}&period=week&periods=4")
+        elif endpoint == "top-events":
+            paths.append(f"/stats/top-events?{query}&limit=10")
+        else:
+            paths.append(f"/stats/dau?{query}")
+    return paths
+
+
+def wrk_run(url: str, paths: list[str], connections: int, seconds: int) -> dict[str, float]:
+    folder = ROOT / ".eventmart"
+    (folder / "bench-paths.txt").write_text("\n".join(paths) + "\n")
+    (folder / "bench.lua").write_text(WRK_SCRIPT % (folder / "bench-paths.txt"))
+    threads = max(1, min(2, connections))
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            str(folder / "bench.lua"),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT"))
+    requests, errors, p50, p95, p99, duration_us = (int(v) for v in line.split()[1:])
+    return {
+        "req_per_s": requests / (duration_us / 1e6),
+        "errors": errors,
+        "p50_ms": p50 / 1000,
+        "p95_ms": p95 / 1000,
+        "p99_ms": p99 / 1000,
+    }
+
+
+def stage_reads(env: Env, events: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    """Closed-loop GETs per endpoint (wrk), then all endpoints mixed at several concurrencies."""
+    ensure_base(env, events)
+    _refresh(env, full=False)
+    url = start_api(env, args.api_workers, port=8766)
+    seconds = 3 if args.quick else 10
+    out: dict[str, Any] = {"seconds_per_run": seconds, "api_workers": args.api_workers}
+    endpoints = ["dau", "top-events", "retention-day", "retention-week"]
+    for endpoint in endpoints:
+        figures = wrk_run(url, read_paths(endpoint, 500, args.seed), 4, seconds)
+        for key, value in figures.items():
+            out[f"{endpoint}_{key}"] = value
+    mixed = [p for e in endpoints for p in read_paths(e, 250, args.seed + 7)]
+    random.Random(args.seed).shuffle(mixed)
+    for connections in (1, 8, 32):
+        figures = wrk_run(url, mixed, connections, seconds)
+        for key, value in figures.items():
+            out[f"mixed_c{connections}_{key}"] = value
+    return out
+
+
+def stage_freshness(
+    env: Env, events: list[dict[str, Any]], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Seconds from a 202 to the event being counted in /stats/dau, with the scheduler running."""
+    ensure_base(env, events)
+    url = start_api(env, 1, port=8767)
+    interval = args.refresh_interval
+    workers = [spawn(env, "worker")]
+    scheduler = spawn(env, "scheduler", EVENTMART_REFRESH_INTERVAL_SECONDS=str(interval))
+    samples = []
+    today = datetime.now(UTC).date().isoformat()
+    dau = f"{url}/stats/dau?from={today}&to={today}"
+    for n in range(2 if args.quick else 5):
+        before = httpx.get(dau, timeout=10).json()["data"][0]["active_users"]
+        event = {
+            "event_id": f"fresh-{uuid.uuid4().hex}",
+            "user_id": f"fresh-user-{n}-{uuid.uuid4().hex[:6]}",
+            "event_type": "page_view",
+            "occurred_at": datetime.now(UTC).isoformat(),
+        }
+        start = time.perf_counter()
+        assert httpx.post(f"{url}/events", json=[event], timeout=10).status_code == 202
+        while time.perf_counter() - start < interval * 3 + 120:
+            if httpx.get(dau, timeout=10).json()["data"][0]["active_users"] > before:
+                break
+            time.sleep(0.25)
+        samples.append(time.perf_counter() - start)
+        time.sleep(random.Random(n).uniform(0, interval / 2))
+    for child in [*workers, scheduler]:
+        stop(child)
+    return {
+        "refresh_interval_s": interval,
+        "samples": len(samples),
+        "median_s": statistics.median(samples),
+        "max_s": max(samples),
+        "target_s": interval + 10,
+    }
+
+
+STAGE_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
+    "loader": stage_loader,
+    "refresh": stage_refresh,
+    "reads": stage_reads,
+    "freshness": stage_freshness,
+}
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine_facts(env: Env) -> dict[str, Any]:
+    with env.connect() as conn:
+        pg = conn.execute("show server_version").fetchone()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpu": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "postgresql": pg[0] if pg else None,
+        "git_commit": commit,
+        "note": "load generator, API, workers and PostgreSQL share these cores",
+    }
+
+
+def ratios(results: dict[str, Any]) -> dict[str, float | None]:
+    limit = results.get("limit", {}).get("writer_rows_per_s")
+    out: dict[str, float | None] = {
+        "ingest_landed_over_limit": None,
+        "loader_over_limit": None,
+        "incremental_over_full_refresh": None,
+    }
+    if limit and "ingest" in results:
+        out["ingest_landed_over_limit"] = results["ingest"]["landed_per_s"] / limit
+    if limit and "loader" in results:
+        out["loader_over_limit"] = results["loader"]["rows_per_s"] / limit
+    refresh = results.get("refresh", {})
+    if refresh.get("full_s") and refresh.get("incremental_s") is not None:
+        out["incremental_over_full_refresh"] = refresh["incremental_s"] / refresh["full_s"]
+    return out
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = [f"# eventmart benchmark {report['started_at']}", "", "## Machine", ""]
+    lines += [f"- {k}: {v}" for k, v in report["machine"].items()]
+    for stage, figures in report["results"].items():
+        lines += ["", f"## {stage}", "", "| figure | value |", "|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in figures.items()]
+    lines += ["", "## Ratios", "", "| ratio | value |", "|---|---|"]
+    lines += [f"| {k} | {_fmt(v)} |" for k, v in report["ratios"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def print_table(report: dict[str, Any]) -> None:
+    table = Table(title=f"eventmart benchmark ({report['events']:,} events)")
+    table.add_column("stage")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for stage, figures in report["results"].items():
+        for key, value in figures.items():
+            table.add_row(stage, key, _fmt(value))
+    for key, value in report["ratios"].items():
+        table.add_row("ratio", key, _fmt(value))
+    Console().print(table)
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--events", type=int, default=1_000_000, help="events per stage (default 1M)"
+    )
+    parser.add_argument("--quick", action="store_true", help="100k events: the CI smoke run")
+    parser.add_argument("--only", default=",".join(STAGES), help=f"comma list of {STAGES}")
+    parser.add_argument("--batch", type=int, default=500, help="events per POST")
+    parser.add_argument("--producers", type=int, default=4, help="load-generator processes")
+    parser.add_argument("--api-workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--rq-workers", type=int, default=2, help="RQ worker processes")
+    parser.add_argument("--redis-db", type=int, default=14, help="scratch Redis DB number")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--refresh-interval", type=int, default=15, help="scheduler seconds")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.events = 100_000
+    args.stages = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(args.stages) - set(STAGES)
+    if unknown:
+        parser.error(f"unknown stage(s): {', '.join(sorted(unknown))}; choose from {STAGES}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = datetime.now(UTC)
+    console.print(f"generating {args.events:,} events (seed {args.seed}) ...")
+    events = generate_events(args.events, args.seed)
+    results: dict[str, Any] = {}
+    with scratch_env(args.redis_db) as env:
+        machine = machine_facts(env)
+        for stage in args.stages:
+            console.print(f"[bold]stage {stage}[/bold] ...")
+            t0 = time.perf_counter()
+            if stage == "limit":
+                results[stage] = stage_limit(env, events)
+            elif stage == "ingest":
+                results[stage] = stage_ingest(env, events, args)
+            else:
+                results[stage] = STAGE_FUNCS[stage](env, events, args)
+            results[stage]["stage_seconds"] = time.perf_counter() - t0
+    report = {
+        "started_at": started.isoformat(),
+        "events": args.events,
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "machine": machine,
+        "results": results,
+        "ratios": ratios(results),
+    }
+    args.output.mkdir(parents=True, exist_ok=True)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    (args.output / f"{stamp}.json").write_text(json.dumps(report, indent=2, default=str))
+    (args.output / f"{stamp}.md").write_text(render(report))
+    print_table(report)
+    console.print(f"written: {args.output / stamp}.json and .md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
