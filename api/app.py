@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import ingest, ops
+from api.auth import check_keys_config, require_write_key
+from api.middleware import RequestContextMiddleware
+from api.ratelimit import RateLimiter
 from core.redis_conn import connect_redis
 from core.settings import Settings, get_settings
 from jobs.queue import ingest_queue
@@ -16,15 +19,18 @@ from jobs.queue import ingest_queue
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; `settings` defaults to the environment's."""
     settings = settings or get_settings()
+    check_keys_config(settings)  # production without real keys stops here
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis_client = connect_redis(settings)
         app.state.redis = redis_client
         app.state.queue = ingest_queue(redis_client, settings)
+        app.state.rate_limiter = RateLimiter(settings)
         try:
             yield
         finally:
+            await app.state.rate_limiter.aclose()
             redis_client.close()
 
     app = FastAPI(
@@ -34,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.include_router(ingest.router)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(ingest.router, dependencies=[Depends(require_write_key)])
     app.include_router(ops.router)
     return app

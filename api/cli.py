@@ -49,7 +49,17 @@ def serve(
     """Run the HTTP API (ingest, stats, operations)."""
     import uvicorn
 
-    _settings("api")
+    from api.auth import InsecureConfigError, check_keys_config
+    from core.metrics import multiprocess_dir, prepare_multiprocess_dir
+
+    settings = _settings("api")
+    try:
+        check_keys_config(settings)
+    except InsecureConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if workers > 1 and not multiprocess_dir():
+        prepare_multiprocess_dir()  # /metrics then sums every worker process
     uvicorn.run(
         "api.main:app",
         host=host,
@@ -57,7 +67,7 @@ def serve(
         workers=workers,
         log_config=None,  # keep our JSON logging
         access_log=False,
-        proxy_headers=True,
+        proxy_headers=False,  # client addresses: see EVENTMART_TRUSTED_PROXY_HEADER
     )
 
 
@@ -122,10 +132,13 @@ def dev(
 ) -> None:
     """Everything on one machine: embedded PostgreSQL+Redis if no URLs, schema, API, worker."""
     from core.embedded import start_embedded
+    from core.metrics import prepare_multiprocess_dir
     from loaders.migrate import migrate as run_migrations
 
     settings = _settings("dev")
     servers = None
+    # One metrics directory for every child: the API's /metrics shows the worker's too.
+    prepare_multiprocess_dir(settings.home / "metrics")
     env = dict(os.environ)
     if not settings.database_url or not settings.redis_url:
         typer.echo(f"starting embedded PostgreSQL and Redis under {settings.home}/ ...")

@@ -16,6 +16,7 @@ from api.body import check_json_content_type, read_limited_body
 from api.deps import get_queue, get_settings_dep
 from api.models import EXAMPLE_EVENTS, Detail, EventIn, IngestResult
 from core.events import EventError, validate_event
+from core.metrics import count_ingest
 from core.settings import Settings
 from jobs.queue import Enqueued, enqueue_batch
 from loaders.writer import Row
@@ -104,7 +105,7 @@ def queue_rows(request: Request, rows: list[Row], settings: Settings) -> Enqueue
             raise _service_unavailable(
                 f"queue backlog over {settings.max_queue_depth} batches; retry later"
             )
-        return enqueue_batch(queue, rows, settings, request.headers.get("x-request-id"))
+        return enqueue_batch(queue, rows, settings, getattr(request.state, "request_id", None))
     except redis.RedisError as exc:
         log.warning("queue_unavailable", error=str(exc))
         raise _service_unavailable("queue unavailable; retry later") from None
@@ -154,8 +155,10 @@ async def post_events(
         "rejected": rejected,
     }
     if not rows:
+        count_ingest(0, duplicates, (r["error"] for r in rejected))
         return _json(result, status.HTTP_422_UNPROCESSABLE_CONTENT)
     enqueued = await asyncio.to_thread(queue_rows, request, rows, settings)
+    count_ingest(len(rows), duplicates, (r["error"] for r in rejected))
     log.info(
         "events_accepted",
         accepted=len(rows),

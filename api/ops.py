@@ -1,14 +1,18 @@
-"""Operations endpoints: liveness and readiness."""
+"""Operations endpoints: liveness, readiness and Prometheus metrics (all open, no key)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import psycopg
 import redis
 from fastapi import APIRouter, Request, Response, status
+from prometheus_client.core import GaugeMetricFamily, Metric
+from rq import Queue
 
 from core.db import connect
+from core.metrics import CallbackCollector, gauge, render_metrics
 
 router = APIRouter(tags=["operations"])
 
@@ -48,3 +52,44 @@ async def ready(request: Request, response: Response) -> dict[str, object]:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return {"status": "unavailable", "problems": problems}
     return {"status": "ok"}
+
+
+def queue_metrics(queue: Queue) -> Iterator[Metric]:
+    """Queue depth read from Redis at scrape time (every API process sees the same queue)."""
+    try:
+        depth = queue.count
+        states = {
+            "started": queue.started_job_registry.get_job_count(cleanup=False),
+            "scheduled": queue.scheduled_job_registry.get_job_count(cleanup=False),
+            "failed": queue.failed_job_registry.get_job_count(cleanup=False),
+        }
+    except redis.RedisError:
+        yield gauge("eventmart_redis_up", "Redis answered the last scrape", 0)
+        return
+    yield gauge("eventmart_redis_up", "Redis answered the last scrape", 1)
+    yield gauge(
+        "eventmart_queue_depth",
+        "Batches waiting in the ingest queue (503 above EVENTMART_MAX_QUEUE_DEPTH)",
+        depth,
+        {"queue": queue.name},
+    )
+    jobs = GaugeMetricFamily(
+        "eventmart_queue_jobs",
+        "Ingest jobs running, waiting for a retry, or failed for good",
+        labels=["queue", "state"],
+    )
+    for state, count in states.items():
+        jobs.add_metric([queue.name, state], count)
+    yield jobs
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (all API processes, plus queue depth)",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def metrics(request: Request) -> Response:
+    queue: Queue = request.app.state.queue
+    payload, content_type = render_metrics([CallbackCollector(lambda: queue_metrics(queue))])
+    return Response(payload, media_type=content_type)

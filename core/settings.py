@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     read_keys: Annotated[list[str], NoDecode] = []
     rate_limit: str = "1000/minute"
     read_rate_limit: str = "6000/minute"
+    trusted_proxy_header: str | None = None  # e.g. X-Forwarded-For; off: the peer address
+    metrics_port: int | None = None  # worker/scheduler: serve /metrics on this port
 
     @field_validator("write_keys", "read_keys", "job_retry_intervals", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ import psycopg
 import structlog
 
 from core.db import connect
+from core.metrics import ROWS_DUPLICATE, ROWS_INSERTED
 from core.settings import get_settings
 from loaders.writer import Row, write_events
 
@@ -44,6 +45,8 @@ def land_batch(payload: bytes) -> dict[str, int]:
     except psycopg.OperationalError:
         reset_connection()  # the next try reconnects; RQ's Retry schedules it
         raise
+    ROWS_INSERTED.labels("api").inc(result.inserted)
+    ROWS_DUPLICATE.labels("api").inc(result.duplicates)
     log.info(
         "batch_landed", rows=result.rows, inserted=result.inserted, duplicates=result.duplicates
     )
