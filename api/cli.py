@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -54,7 +55,7 @@ def serve(
 
     settings = _settings("api")
     try:
-        check_keys_config(settings)
+        check_keys_config(settings, warn=False)  # each app process warns once itself
     except InsecureConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -80,6 +81,63 @@ def worker(
 
     settings = _settings("worker")
     run_worker(settings, burst=burst)
+
+
+@cli.command()
+def load(
+    paths: Annotated[
+        list[str], typer.Argument(help="JSONL/CSV files (optionally .gz); - reads stdin")
+    ],
+    format: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: from the extension)")
+    ] = None,
+    rejects: Annotated[
+        Path, typer.Option(help="where rejected rows go (JSON Lines, written only if any)")
+    ] = Path("eventmart-rejects.jsonl"),
+    refresh: Annotated[bool, typer.Option(help="build the marts after loading")] = False,
+    strict: Annotated[bool, typer.Option(help="exit 1 if any row was rejected")] = False,
+    chunk_size: Annotated[int, typer.Option(help="rows per validated, committed chunk")] = 20_000,
+) -> None:
+    """Import history files into raw.events (idempotent: re-runs count duplicates)."""
+    import psycopg
+
+    from loaders.history import load_files
+    from loaders.progress import make_progress
+    from loaders.sources import FORMATS, LoadError
+
+    settings = _settings("load")
+    if format is not None and format not in FORMATS:
+        typer.echo(f"error: --format must be one of {', '.join(FORMATS)}", err=True)
+        raise typer.Exit(2)
+    progress = None
+    try:
+        sizes = [Path(p).stat().st_size if p != "-" and Path(p).is_file() else None for p in paths]
+        total = None if None in sizes else sum(s or 0 for s in sizes)
+        progress = make_progress(total)
+        summary = load_files(
+            settings,
+            paths,
+            format=format,  # type: ignore[arg-type]  # checked against FORMATS above
+            rejects_path=rejects,
+            chunk_size=chunk_size,
+            progress=progress,
+        )
+    except (LoadError, psycopg.Error) as exc:
+        if progress is not None:
+            progress.close()
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from None
+    progress.close()
+    typer.echo(summary.line())
+    if summary.rejects_file is not None:
+        typer.echo(f"rejected rows: {summary.rejects_file}")
+    if refresh:
+        from jobs.refresh import refresh_marts  # type: ignore[import-not-found, unused-ignore]
+
+        refresh_marts(settings)
+        typer.echo("marts refreshed")
+    if strict and summary.rejected:
+        raise typer.Exit(1)
 
 
 def _wait_for_api(url: str, timeout: float = 60) -> bool:
