@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -58,38 +59,85 @@ EVENT_TYPES = [
 PATHS = ["/", "/pricing", "/docs/getting-started", "/blog/2026/launch", "/account/settings"]
 
 
-def generate_events(
-    count: int, seed: int, days: int = 90, end: datetime | None = None, prefix: str = "ev"
-) -> list[dict[str, Any]]:
+@dataclass
+class Dataset:
+    """The generated events as a JSON Lines file, streamed so that 10M events fit anywhere."""
+
+    path: Path
+    count: int
+
+    def lines(self) -> Iterator[bytes]:
+        with open(self.path, "rb") as handle:
+            yield from handle
+
+    def chunks(self, size: int) -> Iterator[list[dict[str, Any]]]:
+        chunk: list[dict[str, Any]] = []
+        for line in self.lines():
+            chunk.append(orjson.loads(line))
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+class EventMaker:
     """Seeded events with a realistic shape: Zipf-skewed users and types, ~100-byte properties."""
-    rng = random.Random(seed)
-    end = end or datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-    users = max(100, count // 20)
-    names, weights = zip(*EVENT_TYPES, strict=True)
-    types = rng.choices(names, weights=weights, k=count)
-    # A few heavy users and a long tail: Zipf-like weights over user ranks.
-    user_ids = rng.choices(
-        range(users), weights=[1 / (r + 1) ** 0.8 for r in range(users)], k=count
-    )
-    span = days * 86400
-    out = []
-    for i in range(count):
-        when = end - timedelta(seconds=rng.randrange(span), microseconds=rng.randrange(10**6))
-        out.append(
-            {
-                "event_id": f"{prefix}-{seed}-{i:09d}",
-                "user_id": f"user-{user_ids[i]:07d}",
-                "event_type": types[i],
-                "occurred_at": when.isoformat().replace("+00:00", "Z"),
-                "properties": {
-                    "path": rng.choice(PATHS),
-                    "session": f"s-{rng.randrange(10**8):08d}",
-                    "ms": rng.randrange(5000),
-                    "ok": rng.random() < 0.97,
-                },
-            }
-        )
-    return out
+
+    def __init__(self, total: int, seed: int, days: int = 90, end: datetime | None = None):
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.days = days
+        self.end = end or datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+        self.users = max(100, total // 20)
+        # A few heavy users and a long tail: Zipf-like weights over user ranks.
+        self.user_weights = list(accumulate(1 / (r + 1) ** 0.8 for r in range(self.users)))
+        self.type_names = [name for name, _ in EVENT_TYPES]
+        self.type_weights = list(accumulate(w for _, w in EVENT_TYPES))
+
+    def make(self, start: int, count: int, prefix: str = "ev") -> list[dict[str, Any]]:
+        rng = self.rng
+        users = rng.choices(range(self.users), cum_weights=self.user_weights, k=count)
+        types = rng.choices(self.type_names, cum_weights=self.type_weights, k=count)
+        span = self.days * 86400
+        out = []
+        for i in range(count):
+            when = self.end - timedelta(
+                seconds=rng.randrange(span), microseconds=rng.randrange(10**6)
+            )
+            out.append(
+                {
+                    "event_id": f"{prefix}-{self.seed}-{start + i:09d}",
+                    "user_id": f"user-{users[i]:07d}",
+                    "event_type": types[i],
+                    "occurred_at": when.isoformat().replace("+00:00", "Z"),
+                    "properties": {
+                        "path": rng.choice(PATHS),
+                        "session": f"s-{rng.randrange(10**8):08d}",
+                        "ms": rng.randrange(5000),
+                        "ok": rng.random() < 0.97,
+                    },
+                }
+            )
+        return out
+
+
+def generate_events(
+    count: int, seed: int, days: int = 90, prefix: str = "ev"
+) -> list[dict[str, Any]]:
+    """A small in-memory set of events (increments for the refresh stage)."""
+    return EventMaker(count, seed, days).make(0, count, prefix)
+
+
+def write_dataset(path: Path, count: int, seed: int) -> Dataset:
+    """Generate `count` events into a JSON Lines file, 50k at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    maker = EventMaker(count, seed)
+    with open(path, "wb") as out:
+        for start in range(0, count, 50_000):
+            for event in maker.make(start, min(50_000, count - start)):
+                out.write(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE))
+    return Dataset(path, count)
 
 
 def as_rows(events: list[dict[str, Any]], received_at: datetime) -> list[tuple[Any, ...]]:
@@ -229,45 +277,65 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 # ---------------------------------------------------------------- stages
 
 
-def stage_limit(env: Env, events: list[dict[str, Any]]) -> dict[str, Any]:
-    """Bare COPY into an empty raw.events-shaped table, then the same rows through the writer."""
+def stage_limit(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
+    """Bare COPY into an empty raw.events-shaped table, then the same rows through the writer.
+
+    Rows are prepared outside the timed part; each timed unit handles 100k rows.
+    """
     from loaders.writer import COPY_BATCH, write_events
 
-    rows = as_rows(events, datetime.now(UTC))
+    received_at = datetime.now(UTC)
+    bare = writer = 0.0
+    chunk = args.writer_chunk
     with env.connect() as conn:
         conn.execute("create table bench_copy (like raw.events including all)")
-        start = time.perf_counter()
-        with (
-            conn.cursor() as cur,
-            cur.copy(COPY_BATCH.replace("pg_temp.events_batch", "bench_copy")) as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        bare = time.perf_counter() - start
-        conn.execute("drop table bench_copy")
     with psycopg.connect(env.database_url) as conn:
-        start = time.perf_counter()
-        chunk = 10_000
-        for i in range(0, len(rows), chunk):
-            write_events(conn, rows[i : i + chunk])
-        writer = time.perf_counter() - start
+        copy_sql = COPY_BATCH.replace("pg_temp.events_batch", "bench_copy")
+        for events in data.chunks(100_000):
+            rows = as_rows(events, received_at)
+            start = time.perf_counter()
+            with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            conn.commit()
+            bare += time.perf_counter() - start
+            start = time.perf_counter()
+            for i in range(0, len(rows), chunk):
+                write_events(conn, rows[i : i + chunk])
+            writer += time.perf_counter() - start
     with env.connect() as conn:
+        conn.execute("drop table bench_copy")
         conn.execute("truncate raw.events")
     return {
-        "rows": len(rows),
-        "bare_copy_rows_per_s": len(rows) / bare,
-        "writer_rows_per_s": len(rows) / writer,
+        "rows": data.count,
+        "bare_copy_rows_per_s": data.count / bare,
+        "writer_rows_per_s": data.count / writer,
         "writer_chunk_rows": chunk,
     }
 
 
-def _producer(url: str, batches: list[bytes], out: Any) -> None:
+def producer_batches(data: Dataset, batch: int, index: int, producers: int) -> Iterator[bytes]:
+    """Request bodies for one producer: every `producers`-th batch of raw JSON lines."""
+    lines: list[bytes] = []
+    number = 0
+    for line in data.lines():
+        lines.append(line.rstrip(b"\n"))
+        if len(lines) == batch:
+            if number % producers == index:
+                yield b"[" + b",".join(lines) + b"]"
+            number += 1
+            lines = []
+    if lines and number % producers == index:
+        yield b"[" + b",".join(lines) + b"]"
+
+
+def _producer(url: str, data: Dataset, batch: int, index: int, producers: int, out: Any) -> None:
     """One load-generator process: POST its batches back to back, report latencies."""
     latencies: list[float] = []
     accepted = statuses_bad = 0
     proc = psutil.Process()
     with httpx.Client(timeout=60, headers={"Content-Type": "application/json"}) as client:
-        for body in batches:
+        for body in producer_batches(data, batch, index, producers):
             start = time.perf_counter()
             reply = client.post(f"{url}/events", content=body)
             latencies.append(time.perf_counter() - start)
@@ -281,11 +349,11 @@ def _producer(url: str, batches: list[bytes], out: Any) -> None:
     )
 
 
-def post_stream(url: str, batches: list[bytes], producers: int) -> dict[str, Any]:
+def post_stream(url: str, data: Dataset, batch: int, producers: int) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     procs = [
-        ctx.Process(target=_producer, args=(url, batches[i::producers], out))
+        ctx.Process(target=_producer, args=(url, data, batch, i, producers, out))
         for i in range(producers)
     ]
     start = time.perf_counter()
@@ -316,22 +384,21 @@ def wait_until_landed(env: Env, target: int, timeout: float = 1800) -> tuple[int
     return landed, time.perf_counter() - start
 
 
-def stage_ingest(
-    env: Env, events: list[dict[str, Any]], args: argparse.Namespace
-) -> dict[str, Any]:
+def stage_ingest(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
     """Concurrent producers POST batches; time to accept and until every row is in raw.events."""
-    batches = [orjson.dumps(events[i : i + args.batch]) for i in range(0, len(events), args.batch)]
+    with env.connect() as conn:
+        conn.execute("truncate raw.events")
     url = start_api(env, args.api_workers)
     workers = [spawn(env, "worker") for _ in range(args.rq_workers)]
     machine_cpu0 = psutil.cpu_times()
     start = time.perf_counter()
-    posted = post_stream(url, batches, args.producers)
+    posted = post_stream(url, data, args.batch, args.producers)
     landed, _ = wait_until_landed(env, posted["accepted"])
     total = time.perf_counter() - start
     machine_cpu = psutil.cpu_times()
     with env.connect() as conn:
         distinct = conn.execute("select count(distinct event_id) from raw.events").fetchone()
-    replay = post_stream(url, batches, args.producers)
+    replay = post_stream(url, data, args.batch, args.producers)
     time.sleep(2)
     _, _ = wait_until_landed(env, landed, timeout=5)
     drained = _queue_drained(env, timeout=600)
@@ -340,7 +407,7 @@ def stage_ingest(
         stop(w)
     busy = (machine_cpu.user - machine_cpu0.user) + (machine_cpu.system - machine_cpu0.system)
     return {
-        "events": len(events),
+        "events": data.count,
         "batch": args.batch,
         "producers": args.producers,
         "api_workers": args.api_workers,
@@ -374,27 +441,21 @@ def _queue_drained(env: Env, timeout: float) -> bool:
     return False
 
 
-def ensure_base(env: Env, events: list[dict[str, Any]]) -> None:
-    """raw.events holds the generated events (the ingest stage may have put them there)."""
+def ensure_base(env: Env, data: Dataset) -> None:
+    """raw.events holds the generated events (the ingest or loader stage may have put them)."""
     from loaders.writer import write_events
 
-    if count_raw(env) >= len(events):
+    if count_raw(env) >= data.count:
         return
-    rows = as_rows(events, datetime.now(UTC))
+    received_at = datetime.now(UTC)
     with psycopg.connect(env.database_url) as conn:
-        for i in range(0, len(rows), 50_000):
-            write_events(conn, rows[i : i + 50_000])
+        for events in data.chunks(50_000):
+            write_events(conn, as_rows(events, received_at))
 
 
-def stage_loader(
-    env: Env, events: list[dict[str, Any]], args: argparse.Namespace
-) -> dict[str, Any]:
-    """`eventmart load` on a JSONL file of the events, into an empty raw.events."""
-    path = ROOT / ".eventmart" / "bench-history.jsonl"
-    path.parent.mkdir(exist_ok=True)
-    with open(path, "wb") as out:
-        for event in events:
-            out.write(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE))
+def stage_loader(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
+    """`eventmart load` on the JSONL file of the events, into an empty raw.events."""
+    path = data.path
     with env.connect() as conn:
         conn.execute("truncate raw.events")
     start = time.perf_counter()
@@ -412,9 +473,8 @@ def stage_loader(
         )
     loaded = count_raw(env)
     size = path.stat().st_size
-    path.unlink()
     return {
-        "rows": len(events),
+        "rows": data.count,
         "loaded": loaded,
         "file_mb": size / 2**20,
         "seconds": seconds,
@@ -434,16 +494,14 @@ def _refresh(env: Env, *, full: bool) -> float:
     return time.perf_counter() - start
 
 
-def stage_refresh(
-    env: Env, events: list[dict[str, Any]], args: argparse.Namespace
-) -> dict[str, Any]:
+def stage_refresh(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
     """Full build on the base; incremental after 1 % new events (a fifth late); nothing new."""
     from loaders.writer import write_events
 
-    ensure_base(env, events)
+    ensure_base(env, data)
     full = _refresh(env, full=True)
     noop = _refresh(env, full=False)
-    new = max(1, len(events) // 100)
+    new = max(1, data.count // 100)
     fresh = generate_events(new, args.seed + 1, days=1, prefix="inc")
     late = generate_events(new // 5, args.seed + 2, days=7, prefix="late")
     extra = fresh[: new - len(late)] + late
@@ -451,7 +509,7 @@ def stage_refresh(
         write_events(conn, as_rows(extra, datetime.now(UTC)))
     incremental = _refresh(env, full=False)
     return {
-        "base_events": len(events),
+        "base_events": data.count,
         "new_events": len(extra),
         "late_events": len(late),
         "full_s": full,
@@ -527,9 +585,9 @@ def wrk_run(url: str, paths: list[str], connections: int, seconds: int) -> dict[
     }
 
 
-def stage_reads(env: Env, events: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
     """Closed-loop GETs per endpoint (wrk), then all endpoints mixed at several concurrencies."""
-    ensure_base(env, events)
+    ensure_base(env, data)
     _refresh(env, full=False)
     url = start_api(env, args.api_workers, port=8766)
     seconds = 3 if args.quick else 10
@@ -548,11 +606,9 @@ def stage_reads(env: Env, events: list[dict[str, Any]], args: argparse.Namespace
     return out
 
 
-def stage_freshness(
-    env: Env, events: list[dict[str, Any]], args: argparse.Namespace
-) -> dict[str, Any]:
+def stage_freshness(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
     """Seconds from a 202 to the event being counted in /stats/dau, with the scheduler running."""
-    ensure_base(env, events)
+    ensure_base(env, data)
     url = start_api(env, 1, port=8767)
     interval = args.refresh_interval
     workers = [spawn(env, "worker")]
@@ -588,6 +644,8 @@ def stage_freshness(
 
 
 STAGE_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
+    "limit": stage_limit,
+    "ingest": stage_ingest,
     "loader": stage_loader,
     "refresh": stage_refresh,
     "reads": stage_reads,
@@ -684,6 +742,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rq-workers", type=int, default=2, help="RQ worker processes")
     parser.add_argument("--redis-db", type=int, default=14, help="scratch Redis DB number")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--writer-chunk", type=int, default=10_000, help="rows per writer call")
     parser.add_argument("--refresh-interval", type=int, default=15, help="scheduler seconds")
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
     args = parser.parse_args(argv)
@@ -700,19 +759,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = datetime.now(UTC)
     console.print(f"generating {args.events:,} events (seed {args.seed}) ...")
-    events = generate_events(args.events, args.seed)
+    data = write_dataset(ROOT / ".eventmart" / "bench-events.jsonl", args.events, args.seed)
     results: dict[str, Any] = {}
     with scratch_env(args.redis_db) as env:
         machine = machine_facts(env)
         for stage in args.stages:
             console.print(f"[bold]stage {stage}[/bold] ...")
             t0 = time.perf_counter()
-            if stage == "limit":
-                results[stage] = stage_limit(env, events)
-            elif stage == "ingest":
-                results[stage] = stage_ingest(env, events, args)
-            else:
-                results[stage] = STAGE_FUNCS[stage](env, events, args)
+            results[stage] = STAGE_FUNCS[stage](env, data, args)
             results[stage]["stage_seconds"] = time.perf_counter() - t0
     report = {
         "started_at": started.isoformat(),
