@@ -1,0 +1,4 @@
+{# Layers live in their own schemas named exactly `staging`, `intermediate`, `marts`. #}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {{ (custom_schema_name or target.schema) | trim }}
+{%- endmacro %}

@@ -1,0 +1,38 @@
+-- Grain: one row per UTC date with at least one event (the read API zero-fills the rest).
+-- depends_on: {{ ref('stg_events') }}
+{{ config(
+    unique_key='event_date',
+    indexes=[{'columns': ['event_date'], 'unique': True}],
+) }}
+
+with user_days as (
+    select * from {{ ref('int_user_days') }}
+),
+
+{% if is_incremental() %}
+affected_days as (
+    {{ new_event_days(ref('stg_events')) }}
+),
+
+scoped as (
+    select user_days.*
+    from user_days
+    inner join affected_days on user_days.event_date = affected_days.event_date
+),
+{% else %}
+scoped as (
+    select * from user_days
+),
+{% endif %}
+
+final as (
+    select
+        event_date,
+        count(*) as active_users,
+        sum(events)::bigint as events,
+        max(loaded_at) as loaded_through
+    from scoped
+    group by event_date
+)
+
+select * from final

@@ -1,0 +1,38 @@
+-- Grain: one row per (event_date, event_type): events and distinct users that UTC day.
+-- depends_on: {{ ref('stg_events') }}
+{{ config(
+    unique_key='event_date',
+    indexes=[{'columns': ['event_date', 'event_type'], 'unique': True}],
+) }}
+
+with type_days as (
+    select * from {{ ref('int_user_event_type_days') }}
+),
+
+{% if is_incremental() %}
+affected_days as (
+    {{ new_event_days(ref('stg_events')) }}
+),
+
+scoped as (
+    select type_days.*
+    from type_days
+    inner join affected_days on type_days.event_date = affected_days.event_date
+),
+{% else %}
+scoped as (
+    select * from type_days
+),
+{% endif %}
+
+final as (
+    select
+        event_date,
+        event_type,
+        sum(events)::bigint as events,
+        count(*) as users
+    from scoped
+    group by event_date, event_type
+)
+
+select * from final

@@ -1,0 +1,58 @@
+-- Grain: one row per (cohort_week, activity_week) with at least one retained user; weeks are
+-- ISO weeks labelled by their Monday. Incremental: every affected activity week is recomputed.
+-- depends_on: {{ ref('stg_events') }}
+{{ config(
+    unique_key='activity_week',
+    indexes=[
+        {'columns': ['cohort_week', 'period_offset'], 'unique': True},
+        {'columns': ['activity_week']},
+    ],
+) }}
+
+with user_days as (
+    select * from {{ ref('int_user_days') }}
+),
+
+first_seen as (
+    select * from {{ ref('int_user_first_seen') }}
+),
+
+{% if is_incremental() %}
+affected_weeks as (
+    select distinct {{ iso_week('event_date') }} as activity_week
+    from ({{ retention_affected_days() }}) as affected_days
+),
+
+scoped as (
+    select user_days.*
+    from user_days
+    inner join affected_weeks
+        on
+            user_days.event_date >= affected_weeks.activity_week
+            and user_days.event_date < affected_weeks.activity_week + 7
+),
+{% else %}
+scoped as (
+    select * from user_days
+),
+{% endif %}
+
+user_weeks as (
+    select distinct
+        user_id,
+        {{ iso_week('event_date') }} as activity_week
+    from scoped
+),
+
+final as (
+    select
+        first_seen.cohort_week,
+        user_weeks.activity_week,
+        (user_weeks.activity_week - first_seen.cohort_week) / 7 as period_offset,
+        count(*) as retained_users
+    from user_weeks
+    inner join first_seen on user_weeks.user_id = first_seen.user_id
+    group by first_seen.cohort_week, user_weeks.activity_week
+)
+
+select * from final

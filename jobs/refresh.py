@@ -1,0 +1,145 @@
+"""One mart refresh: dbt run in-process (dbtRunner), serialized by a PostgreSQL advisory lock.
+
+A refresh that finds another one running waits for it to finish and then runs itself, so a
+manual `eventmart refresh` always builds from what is in raw.events when it starts building.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+import structlog
+
+from core.db import connect, libpq_params
+from core.db import database_url as configured_database_url
+from core.settings import Settings
+from loaders.sql_files import query
+
+log = structlog.get_logger(__name__)
+
+# Shared by every refreshing process (scheduler, `eventmart refresh`, `eventmart load --refresh`).
+REFRESH_LOCK_ID = 0x6D617274  # "mart"
+PROJECT_DIR = Path(__file__).resolve().parent.parent  # holds dbt_project.yml and profiles.yml
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What one refresh did; `refreshed_at`/`loaded_through` are what the read API reports."""
+
+    success: bool
+    full_refresh: bool
+    seconds: float  # dbt's run, lock wait excluded
+    waited_seconds: float  # time spent waiting for another refresh to finish
+    refreshed_at: datetime | None = None
+    loaded_through: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def dbt_project_dir() -> Path:
+    """The folder with dbt_project.yml, found from this package, never from the cwd."""
+    if not (PROJECT_DIR / "dbt_project.yml").is_file():
+        raise RuntimeError(f"dbt project not found at {PROJECT_DIR}")
+    return PROJECT_DIR
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """The environment the dbt profile (profiles.yml) reads its connection from."""
+    params = libpq_params(configured_database_url(settings))
+    env = {f"EVENTMART_DBT_{key.upper()}": value for key, value in params.items()}
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    return env
+
+
+def dbt_args(settings: Settings, *, full_refresh: bool) -> list[str]:
+    """`dbt run` arguments; target and log folders per database so test runs never collide."""
+    project = dbt_project_dir()
+    target = project / "target" / libpq_params(configured_database_url(settings))["dbname"]
+    args = [
+        "run",
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target),
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "info",
+    ]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+def _run_dbt(settings: Settings, *, full_refresh: bool) -> list[str]:
+    """Run dbt in this process; return error messages (empty when every node succeeded)."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ.update(dbt_env(settings))
+    outcome = dbtRunner().invoke(dbt_args(settings, full_refresh=full_refresh))
+    errors: list[str] = []
+    results = getattr(outcome.result, "results", None) or []
+    for node_result in results:
+        if str(node_result.status) in {"error", "fail", "runtime error", "skipped"}:
+            errors.append(f"{node_result.node.name}: {node_result.status}: {node_result.message}")
+    if outcome.exception is not None:
+        errors.append(f"dbt: {outcome.exception}")
+    if not outcome.success and not errors:
+        errors.append("dbt: run failed (see dbt.log in the target folder)")
+    return errors
+
+
+def read_refresh_status(conn: psycopg.Connection) -> tuple[datetime | None, datetime | None]:
+    """(refreshed_at, loaded_through) of the last successful refresh, or Nones before any."""
+    try:
+        row = conn.execute(query("jobs", "refresh_status")).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return None, None
+    return (row[0], row[1]) if row else (None, None)
+
+
+def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshResult:
+    """Build the marts once (incrementally, or from scratch with `full_refresh`).
+
+    Waits while another process refreshes. Never raises for a failed dbt run: the result
+    says so and carries the errors; the caller decides (the scheduler retries next tick).
+    """
+    started = time.monotonic()
+    with connect(settings, autocommit=True) as lock_conn:
+        lock_conn.execute(query("jobs", "refresh_lock"), {"lock_id": REFRESH_LOCK_ID})
+        waited = time.monotonic() - started
+        began = time.monotonic()
+        try:
+            errors = _run_dbt(settings, full_refresh=full_refresh)
+        finally:
+            lock_conn.execute(query("jobs", "refresh_unlock"), {"lock_id": REFRESH_LOCK_ID})
+        seconds = time.monotonic() - began
+        refreshed_at, loaded_through = read_refresh_status(lock_conn)
+    result = RefreshResult(
+        success=not errors,
+        full_refresh=full_refresh,
+        seconds=round(seconds, 3),
+        waited_seconds=round(waited, 3),
+        refreshed_at=refreshed_at,
+        loaded_through=loaded_through,
+        errors=errors,
+    )
+    if errors:
+        log.error("refresh_failed", full_refresh=full_refresh, errors=errors, seconds=seconds)
+    else:
+        log.info(
+            "refresh_done",
+            full_refresh=full_refresh,
+            seconds=result.seconds,
+            waited_seconds=result.waited_seconds,
+            loaded_through=loaded_through.isoformat() if loaded_through else None,
+        )
+    return result

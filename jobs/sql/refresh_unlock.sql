@@ -1,0 +1,2 @@
+-- Give the mart refresh slot back.
+select pg_advisory_unlock(%(lock_id)s)
