@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -13,6 +14,8 @@ from rq import Queue
 
 from core.db import connect
 from core.metrics import CallbackCollector, gauge, render_metrics
+from core.settings import Settings
+from jobs.refresh import read_refresh_status
 
 router = APIRouter(tags=["operations"])
 
@@ -83,6 +86,27 @@ def queue_metrics(queue: Queue) -> Iterator[Metric]:
     yield jobs
 
 
+def freshness_metrics(settings: Settings) -> Iterator[Metric]:
+    """How far the marts trail raw.events, read from PostgreSQL at scrape time."""
+    try:
+        with connect(settings) as conn:
+            refreshed_at, loaded_through = read_refresh_status(conn)
+    except (psycopg.Error, RuntimeError):
+        return
+    if refreshed_at is not None:
+        yield gauge(
+            "eventmart_marts_refreshed_at_timestamp_seconds",
+            "When the last successful mart refresh ended (Unix time)",
+            refreshed_at.timestamp(),
+        )
+    if loaded_through is not None:
+        yield gauge(
+            "eventmart_freshness_lag_seconds",
+            "now - the newest raw.events loaded_at the marts include",
+            max(0.0, time.time() - loaded_through.timestamp()),
+        )
+
+
 @router.get(
     "/metrics",
     summary="Prometheus metrics (all API processes, plus queue depth)",
@@ -91,5 +115,11 @@ def queue_metrics(queue: Queue) -> Iterator[Metric]:
 )
 def metrics(request: Request) -> Response:
     queue: Queue = request.app.state.queue
-    payload, content_type = render_metrics([CallbackCollector(lambda: queue_metrics(queue))])
+    settings: Settings = request.app.state.settings
+    payload, content_type = render_metrics(
+        [
+            CallbackCollector(lambda: queue_metrics(queue)),
+            CallbackCollector(lambda: freshness_metrics(settings)),
+        ]
+    )
     return Response(payload, media_type=content_type)

@@ -85,12 +85,6 @@ MARTS_LOADED_THROUGH = Gauge(
     "Newest raw.events loaded_at the marts include (Unix time); lag = time() - this",
     multiprocess_mode="mostrecent",
 )
-FRESHNESS_LAG = Gauge(
-    "eventmart_freshness_lag_seconds",
-    "now - loaded_through of the marts, as of the last refresh (the API computes it live)",
-    multiprocess_mode="mostrecent",
-)
-
 # --- Rejection reasons: `field: rule`, never the offending value -----------------------------
 REJECTION_FIELDS = {"event", "event_id", "user_id", "event_type", "occurred_at", "properties"}
 _RULES = (
@@ -128,17 +122,17 @@ def count_ingest(accepted: int, duplicates_in_request: int, errors: Iterable[str
         EVENTS_REJECTED.labels(rejection_reason(error)).inc()
 
 
-def observe_refresh(
-    outcome: str, seconds: float, loaded_through: float | None = None, now: float | None = None
-) -> None:
-    """Record one mart refresh; `loaded_through` as Unix time when known."""
+def observe_refresh(outcome: str, seconds: float, loaded_through: float | None = None) -> None:
+    """Record one mart refresh; `loaded_through` (Unix time) when the marts report it.
+
+    The live freshness lag (`eventmart_freshness_lag_seconds`) is computed by the API at
+    scrape time from marts.refresh_status; here `time() - loaded_through` gives it too.
+    """
     REFRESH_DURATION.labels(outcome).observe(seconds)
-    now = time.time() if now is None else now
     if outcome == "success":
-        REFRESH_LAST_SUCCESS.set(now)
+        REFRESH_LAST_SUCCESS.set(time.time())
     if loaded_through is not None:
         MARTS_LOADED_THROUGH.set(loaded_through)
-        FRESHNESS_LAG.set(max(0.0, now - loaded_through))
 
 
 # --- Scrape-time collectors and rendering ---------------------------------------------------

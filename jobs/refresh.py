@@ -17,6 +17,7 @@ import structlog
 
 from core.db import connect, libpq_params
 from core.db import database_url as configured_database_url
+from core.metrics import observe_refresh
 from core.settings import Settings
 from loaders.sql_files import query
 
@@ -131,6 +132,11 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
         refreshed_at=refreshed_at,
         loaded_through=loaded_through,
         errors=errors,
+    )
+    observe_refresh(
+        "success" if result.success else "failure",
+        seconds,
+        loaded_through.timestamp() if loaded_through else None,
     )
     if errors:
         log.error("refresh_failed", full_refresh=full_refresh, errors=errors, seconds=seconds)

@@ -9,6 +9,7 @@ from types import FrameType
 import structlog
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from core.metrics import serve_metrics
 from core.settings import Settings
 from jobs.refresh import refresh_marts
 
@@ -43,6 +44,9 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
 def run_scheduler(settings: Settings) -> None:
     """Refresh until SIGTERM/SIGINT; a refresh in progress is finished first."""
     scheduler = build_scheduler(settings)
+    if settings.metrics_port:
+        serve_metrics(settings.metrics_port)
+        log.info("metrics_listening", port=settings.metrics_port)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         log.info("scheduler_stopping", signal=signum)
