@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import ingest, ops
-from api.auth import check_keys_config, require_write_key
+from api import ingest, ops, stats
+from api.auth import check_keys_config, require_read_key, require_write_key
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
+from core.db import open_read_pool
 from core.redis_conn import connect_redis
 from core.settings import Settings, get_settings
 from jobs.queue import ingest_queue
@@ -27,9 +28,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = redis_client
         app.state.queue = ingest_queue(redis_client, settings)
         app.state.rate_limiter = RateLimiter(settings)
+        app.state.read_pool = open_read_pool(settings)  # /stats reads; opens in the background
         try:
             yield
         finally:
+            app.state.read_pool.close()
             await app.state.rate_limiter.aclose()
             redis_client.close()
 
@@ -42,5 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware)
     app.include_router(ingest.router, dependencies=[Depends(require_write_key)])
+    app.include_router(stats.router, dependencies=[Depends(require_read_key)])
     app.include_router(ops.router)
     return app

@@ -84,6 +84,48 @@ def worker(
 
 
 @cli.command()
+def refresh(
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="rebuild every mart from raw.events")
+    ] = False,
+) -> None:
+    """Build the marts now (waits if the scheduler is refreshing); works from any directory."""
+    from jobs.refresh import refresh_marts
+
+    settings = _settings("refresh")
+    result = refresh_marts(settings, full_refresh=full_refresh)
+    if not result.success:
+        for error in result.errors:
+            typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1)
+    waited = f" after waiting {result.waited_seconds:.1f} s" if result.waited_seconds >= 0.5 else ""
+    typer.echo(
+        f"marts refreshed in {result.seconds:.1f} s{waited}; "
+        f"loaded through {result.loaded_through.isoformat() if result.loaded_through else '-'}"
+    )
+
+
+@cli.command()
+def scheduler() -> None:
+    """Refresh the marts every EVENTMART_REFRESH_INTERVAL_SECONDS (one refresh at a time)."""
+    from jobs.scheduler import run_scheduler
+
+    run_scheduler(_settings("scheduler"))
+
+
+@cli.command("dbt-env")
+def dbt_env() -> None:
+    """Print `export` lines so the plain dbt CLI uses the service database:
+    `eval "$(eventmart dbt-env)" && dbt build`."""
+    import shlex
+
+    from jobs.refresh import dbt_env as environment
+
+    for key, value in environment(get_settings()).items():
+        typer.echo(f"export {key}={shlex.quote(value)}")
+
+
+@cli.command()
 def load(
     paths: Annotated[
         list[str], typer.Argument(help="JSONL/CSV files (optionally .gz); - reads stdin")
@@ -153,8 +195,8 @@ def _wait_for_api(url: str, timeout: float = 60) -> bool:
     return False
 
 
-def _post_demo(url: str) -> None:
-    """Post the demo dataset once the API is up, and say where to look."""
+def _post_demo(url: str, settings: Settings) -> None:
+    """Post the demo dataset once the API is up, build the marts, and say where to look."""
     import httpx
 
     from loaders.demo import demo_events
@@ -169,11 +211,16 @@ def _post_demo(url: str) -> None:
         body = reply.json()
         inserted += body.get("inserted", 0)
         duplicates += body.get("duplicates", 0)
+    from jobs.refresh import refresh_marts
+
+    refresh_marts(settings)  # serialized with the scheduler's; the stats show the demo at once
     typer.secho(
         f"\ndemo: posted {len(events)} events -> {inserted} new rows in raw.events, "
         f"{duplicates} already there (re-runs are idempotent)\n"
         f"  API docs:   {url}/docs\n"
         f"  readiness:  {url}/ready\n"
+        f"  stats:      {url}/stats/dau  {url}/stats/top-events  "
+        f"{url}/stats/retention?period=week\n"
         f"  try:        curl -s -X POST {url}/events -H 'Content-Type: application/json' "
         '-d \'[{"event_id":"e1","user_id":"u1","event_type":"click",'
         '"occurred_at":"2026-01-01T00:00:00Z"}]\'\n'
@@ -188,7 +235,8 @@ def dev(
     port: Annotated[int, typer.Option(help="port to bind")] = 8000,
     demo: Annotated[bool, typer.Option(help="post a demo dataset once up")] = False,
 ) -> None:
-    """Everything on one machine: embedded PostgreSQL+Redis if no URLs, schema, API, worker."""
+    """Everything on one machine: embedded PostgreSQL+Redis if no URLs, schema, API, worker,
+    scheduler."""
     from core.embedded import start_embedded
     from core.metrics import prepare_multiprocess_dir
     from loaders.migrate import migrate as run_migrations
@@ -213,10 +261,12 @@ def dev(
     roles = {
         "api": [*me, "serve", "--host", host, "--port", str(port)],
         "worker": [*me, "worker"],
+        "scheduler": [*me, "scheduler"],
     }
     children = {name: subprocess.Popen(cmd, env=env) for name, cmd in roles.items()}  # noqa: S603
     if demo:
-        threading.Thread(target=_post_demo, args=(f"http://{host}:{port}",), daemon=True).start()
+        demo_args = (f"http://{host}:{port}", settings)
+        threading.Thread(target=_post_demo, args=demo_args, daemon=True).start()
     try:
         while all(child.poll() is None for child in children.values()):
             time.sleep(0.5)

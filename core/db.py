@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool
 
 from core.settings import Settings
 
@@ -34,3 +35,21 @@ def libpq_params(url: str) -> dict[str, str]:
         "password": params.get("password", ""),
         "dbname": params.get("dbname", "postgres"),
     }
+
+
+READ_POOL_MAX_SIZE = 16  # FastAPI runs sync endpoints on a 40-thread pool; 16 is plenty
+
+
+def open_read_pool(settings: Settings) -> ConnectionPool:
+    """Autocommit connections for the read API; opened in the background, so the app starts
+    even while PostgreSQL is down (reads then answer 503)."""
+    pool = ConnectionPool(
+        database_url(settings),
+        min_size=2,
+        max_size=READ_POOL_MAX_SIZE,
+        kwargs={"autocommit": True, "application_name": "eventmart-api"},
+        timeout=5,
+        open=False,
+    )
+    pool.open(wait=False)
+    return pool

@@ -30,7 +30,7 @@ final as (
         event_date,
         event_type,
         sum(events)::bigint as events,
-        count(*) as users
+        count(*) as active_users
     from scoped
     group by event_date, event_type
 )

@@ -1,6 +1,6 @@
 -- Grain: one row per (event_date, event_type, previous_event_date) (the last may be null).
--- `users` active with that type that day whose previous such day was previous_event_date.
--- Distinct users of a type over [from, to] = sum(users) over the range's days where
+-- `active_users`: users active with that type that day whose previous such day was previous_event_date.
+-- Distinct users of a type over [from, to] = sum(active_users) over the range's days where
 -- previous_event_date is null or before `from`; events = sum(events) over the range.
 -- depends_on: {{ ref('stg_events') }}
 {{ config(
@@ -62,7 +62,7 @@ final as (
         event_date,
         event_type,
         previous_event_date,
-        count(*) as users,
+        count(*) as active_users,
         sum(events)::bigint as events
     from scoped
     group by event_date, event_type, previous_event_date

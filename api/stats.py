@@ -1,0 +1,316 @@
+"""GET /stats/*: daily active users, top events and cohort retention, read from the marts only.
+
+Every endpoint answers JSON (`{"meta": …, "data": […]}`) or, for `?format=csv` or
+`Accept: text/csv`, RFC 4180 CSV with the meta in `X-Eventmart-*` headers (CONTRACT §3).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any, Literal
+
+import orjson
+import psycopg
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from api.stats_models import DauResponse, RetentionResponse, TopEventsResponse
+from loaders.sql_files import query
+
+router = APIRouter(prefix="/stats", tags=["stats"])
+
+DEFAULT_RANGE_DAYS = 30
+MAX_RANGE_DAYS = 3660
+DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
+RATE_PLACES = Decimal("0.0001")
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+CSV_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "JSON by default; CSV for `?format=csv` or `Accept: text/csv`, with "
+        "`X-Eventmart-Refreshed-At` and `X-Eventmart-Lag-Seconds` headers",
+    },
+    503: {"description": "the database is unavailable"},
+}
+
+DateParam = Annotated[
+    str | None,
+    Query(description="UTC date YYYY-MM-DD (inclusive)", examples=["2026-11-01"]),
+]
+FormatParam = Annotated[
+    Literal["json", "csv"] | None,
+    Query(alias="format", description="`csv` for CSV (as does `Accept: text/csv`)"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """What the marts hold: refresh times and the latest UTC date with data."""
+
+    refreshed_at: datetime | None
+    loaded_through: datetime | None
+    latest_date: date | None
+    marts_built: bool
+
+
+def invalid(parameter: str, message: str, value: Any) -> RequestValidationError:
+    """A 422 in FastAPI's usual shape, naming the query parameter."""
+    return RequestValidationError(
+        [
+            {
+                "type": "value_error",
+                "loc": ("query", parameter),
+                "msg": f"{parameter}: {message}",
+                "input": value,
+            }
+        ]
+    )
+
+
+def parse_date(value: str | None, parameter: str) -> date | None:
+    if value is None:
+        return None
+    if DATE_PATTERN.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise invalid(parameter, "must be a UTC date YYYY-MM-DD", value)
+
+
+def resolve_range(start: date | None, end: date | None, latest: date | None) -> tuple[date, date]:
+    """The inclusive range asked for; by default the 30 days ending at the latest day with data."""
+    end = end or latest or datetime.now(UTC).date()
+    start = start or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    if start > end:
+        raise invalid("from", f"{start} is after to ({end})", start.isoformat())
+    days = (end - start).days + 1
+    if days > MAX_RANGE_DAYS:
+        raise invalid("to", f"the range from..to is {days} days, over {MAX_RANGE_DAYS}", str(end))
+    return start, end
+
+
+def wants_csv(request: Request, output_format: str | None) -> bool:
+    """`?format=` decides; otherwise `Accept: text/csv` (unless JSON is listed before it)."""
+    if output_format is not None:
+        return output_format == "csv"
+    accepted = [
+        part.split(";")[0].strip().lower()
+        for part in request.headers.get("accept", "").split(",")
+        if part.strip()
+    ]
+    if "text/csv" not in accepted:
+        return False
+    return "application/json" not in accepted or (
+        accepted.index("text/csv") < accepted.index("application/json")
+    )
+
+
+def read_pool(request: Request) -> ConnectionPool:
+    pool: ConnectionPool = request.app.state.read_pool
+    return pool
+
+
+def unavailable(exc: Exception) -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        f"database unavailable: {exc.__class__.__name__}",
+        headers={"Retry-After": "5"},
+    )
+
+
+def read_freshness(conn: psycopg.Connection) -> Freshness:
+    try:
+        row = conn.execute(query("api", "stats_meta")).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return Freshness(None, None, None, marts_built=False)  # before the first refresh
+    assert row is not None
+    return Freshness(row[0], row[1], row[2], marts_built=True)
+
+
+def meta(freshness: Freshness, start: date, end: date, **extra: Any) -> dict[str, Any]:
+    loaded = freshness.loaded_through
+    lag = None if loaded is None else round((datetime.now(UTC) - loaded).total_seconds(), 3)
+    return {
+        "from": start,
+        "to": end,
+        "refreshed_at": freshness.refreshed_at,
+        "loaded_through": loaded,
+        "lag_seconds": lag,
+        **extra,
+    }
+
+
+def json_response(meta_: dict[str, Any], data: list[dict[str, Any]]) -> Response:
+    body = orjson.dumps({"meta": meta_, "data": data}, option=orjson.OPT_UTC_Z)
+    return Response(body, media_type="application/json")
+
+
+def csv_response(
+    meta_: dict[str, Any], header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([["" if cell is None else cell for cell in row] for row in rows])
+    refreshed = meta_["refreshed_at"]
+    headers = {
+        "X-Eventmart-Refreshed-At": "" if refreshed is None else iso_utc(refreshed),
+        "X-Eventmart-Lag-Seconds": ""
+        if meta_["lag_seconds"] is None
+        else str(meta_["lag_seconds"]),
+    }
+    return Response(buffer.getvalue(), media_type=CSV_MEDIA_TYPE, headers=headers)
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def rate(retained: int, size: int) -> float:
+    """retained/size rounded half away from zero to 4 places (exact decimal arithmetic)."""
+    return float((Decimal(retained) / Decimal(size)).quantize(RATE_PLACES, ROUND_HALF_UP))
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def build_retention(
+    cells: Iterable[tuple[date, int, int]], periods: int, step_days: int, latest: date | None
+) -> list[dict[str, Any]]:
+    """Rows per cohort from sparse (cohort, offset, retained) cells; later periods are null."""
+    by_cohort: dict[date, dict[int, int]] = {}
+    for cohort, offset, users in cells:
+        by_cohort.setdefault(cohort, {})[offset] = users
+    rows = []
+    for cohort, found in by_cohort.items():
+        size = found.get(0, 0)
+        if size <= 0:
+            continue
+        retained: list[int | None] = []
+        rates: list[float | None] = []
+        for k in range(periods + 1):
+            starts = cohort + timedelta(days=k * step_days)
+            if latest is None or starts > latest:
+                retained.append(None)
+                rates.append(None)
+            else:
+                value = found.get(k, 0)
+                retained.append(value)
+                rates.append(rate(value, size))
+        rows.append({"cohort": cohort, "size": size, "retained": retained, "rate": rates})
+    return rows
+
+
+@router.get(
+    "/dau",
+    response_model=DauResponse,
+    responses=CSV_DOC,
+    summary="Daily active users and events for every date in the range",
+)
+def get_dau(
+    request: Request,
+    date_from: Annotated[DateParam, Query(alias="from")] = None,
+    date_to: Annotated[DateParam, Query(alias="to")] = None,
+    output_format: FormatParam = None,
+) -> Response:
+    csv_out = wants_csv(request, output_format)
+    start, end = parse_date(date_from, "from"), parse_date(date_to, "to")
+    try:
+        with read_pool(request).connection() as conn:
+            freshness = read_freshness(conn)
+            start, end = resolve_range(start, end, freshness.latest_date)
+            if freshness.marts_built:
+                params = {"date_from": start, "date_to": end}
+                rows = conn.execute(query("api", "dau"), params).fetchall()
+            else:
+                days = (end - start).days + 1
+                rows = [(start + timedelta(days=i), 0, 0) for i in range(days)]
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        raise unavailable(exc) from None
+    meta_ = meta(freshness, start, end)
+    if csv_out:
+        return csv_response(meta_, ("date", "active_users", "events"), rows)
+    data = [{"date": d, "active_users": users, "events": events} for d, users, events in rows]
+    return json_response(meta_, data)
+
+
+@router.get(
+    "/top-events",
+    response_model=TopEventsResponse,
+    responses=CSV_DOC,
+    summary="Event types in the range by events, with their distinct users",
+)
+def get_top_events(
+    request: Request,
+    date_from: Annotated[DateParam, Query(alias="from")] = None,
+    date_to: Annotated[DateParam, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many rows")] = 10,
+    output_format: FormatParam = None,
+) -> Response:
+    csv_out = wants_csv(request, output_format)
+    start, end = parse_date(date_from, "from"), parse_date(date_to, "to")
+    try:
+        with read_pool(request).connection() as conn:
+            freshness = read_freshness(conn)
+            start, end = resolve_range(start, end, freshness.latest_date)
+            rows = []
+            if freshness.marts_built:
+                params = {"date_from": start, "date_to": end, "row_limit": limit}
+                rows = conn.execute(query("api", "top_events"), params).fetchall()
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        raise unavailable(exc) from None
+    meta_ = meta(freshness, start, end, limit=limit)
+    if csv_out:
+        return csv_response(meta_, ("event_type", "events", "users"), rows)
+    data = [{"event_type": t, "events": events, "users": users} for t, events, users in rows]
+    return json_response(meta_, data)
+
+
+@router.get(
+    "/retention",
+    response_model=RetentionResponse,
+    responses=CSV_DOC,
+    summary="Cohort retention by first-ever day or ISO week",
+)
+def get_retention(
+    request: Request,
+    date_from: Annotated[DateParam, Query(alias="from")] = None,
+    date_to: Annotated[DateParam, Query(alias="to")] = None,
+    period: Annotated[Literal["day", "week"], Query(description="cohort granularity")] = "day",
+    periods: Annotated[int, Query(ge=0, le=366, description="offsets 0..periods")] = 7,
+    output_format: FormatParam = None,
+) -> Response:
+    csv_out = wants_csv(request, output_format)
+    start, end = parse_date(date_from, "from"), parse_date(date_to, "to")
+    weekly = period == "week"
+    try:
+        with read_pool(request).connection() as conn:
+            freshness = read_freshness(conn)
+            start, end = resolve_range(start, end, freshness.latest_date)
+            cells = []
+            if freshness.marts_built:
+                first, last = (week_start(start), week_start(end)) if weekly else (start, end)
+                params = {"date_from": first, "date_to": last, "periods": periods}
+                sql_name = "retention_weekly" if weekly else "retention_daily"
+                cells = conn.execute(query("api", sql_name), params).fetchall()
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        raise unavailable(exc) from None
+    data = build_retention(cells, periods, 7 if weekly else 1, freshness.latest_date)
+    meta_ = meta(freshness, start, end, period=period, periods=periods)
+    if csv_out:
+        long_rows = (
+            (row["cohort"], row["size"], k, row["retained"][k], row["rate"][k])
+            for row in data
+            for k in range(periods + 1)
+        )
+        return csv_response(meta_, ("cohort", "size", "period", "retained", "rate"), long_rows)
+    return json_response(meta_, data)
