@@ -1,0 +1,81 @@
+"""Small pure rules of the operations layer: metric labels, request ids, keys, addresses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from api.auth import is_placeholder, matches_any
+from api.middleware import request_id_from
+from api.ratelimit import limits_storage_uri
+from core.events import EventError, validate_event
+from core.metrics import rejection_reason
+from tests.bad_events import BAD_EVENTS
+
+
+@pytest.mark.parametrize(("event", "error"), BAD_EVENTS)
+def test_every_rejection_has_a_known_low_cardinality_reason(event: Any, error: str) -> None:
+    with pytest.raises(EventError) as caught:
+        validate_event(event, datetime.now(UTC), 24 * 3600)
+    reason = rejection_reason(str(caught.value))
+    field, _, rule = reason.partition(": ")
+    assert field == error.split(":")[0]
+    assert rule and rule != "other", str(caught.value)
+    # the label never carries the offending value
+    assert "'" not in reason
+    assert not any(ch.isdigit() for ch in rule)
+
+
+def test_unknown_fields_collapse_to_other() -> None:
+    assert rejection_reason("whatever: something") == "other"
+    assert rejection_reason("no colon at all") == "other"
+
+
+@pytest.mark.parametrize(
+    ("header", "kept"),
+    [
+        (b"abc-123", True),
+        (b"trace:1/2+3=4_5.6", True),
+        (b"x" * 128, True),
+        (b"x" * 129, False),
+        (b"", False),
+        (b'has "quotes"', False),
+        (b"new\nline", False),
+    ],
+)
+def test_request_id_is_kept_only_when_plain(header: bytes, kept: bool) -> None:
+    rid = request_id_from([(b"x-request-id", header)])
+    assert (rid == header.decode()) is kept
+    if not kept:
+        assert len(rid) == 32
+
+
+@pytest.mark.parametrize(
+    ("key", "placeholder"),
+    [
+        ("changeme", True),
+        ("CHANGEME-0123456789abcdef", True),
+        ("secret", True),
+        ("example-key-0123456789", True),
+        ("0000000000000000000000", True),
+        ("short1", True),
+        ("k3y-9f2c41d0a7b6e5f3", False),
+    ],
+)
+def test_placeholder_keys(key: str, placeholder: bool) -> None:
+    assert is_placeholder(key) is placeholder
+
+
+def test_key_matching() -> None:
+    assert matches_any("b", ["a", "b"])
+    assert not matches_any("c", ["a", "b"])
+    assert not matches_any("", ["a"])
+    assert matches_any("ключ", ["ключ"])  # non-ASCII keys compare as UTF-8 bytes
+
+
+def test_limits_storage_uri() -> None:
+    assert limits_storage_uri("redis://h:6379/3") == "async+redis://h:6379/3"
+    assert limits_storage_uri("rediss://h:6379/0") == "async+rediss://h:6379/0"
+    assert limits_storage_uri("unix:///tmp/r.sock") == "async+redis+unix:///tmp/r.sock"
