@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 
 from fastapi import HTTPException, Request, status
@@ -34,12 +35,25 @@ def _too_large(limit: int) -> HTTPException:
     return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"body: larger than {limit} bytes")
 
 
-async def read_limited_body(request: Request, limit: int) -> bytes:
+async def read_limited_body(request: Request, limit: int, timeout: float | None = None) -> bytes:
     """The (decoded) body, never holding more than `limit` + one chunk in memory.
 
     Raises 413 past the limit (before or after gzip decoding), 400 for bad gzip,
-    415 for an encoding other than gzip or identity.
+    415 for an encoding other than gzip or identity, 408 when the whole body has not
+    arrived within `timeout` seconds (a slow-drip client cannot hold a connection forever).
     """
+    try:
+        async with asyncio.timeout(timeout):
+            return await _read_body(request, limit)
+    except TimeoutError:
+        raise HTTPException(
+            status.HTTP_408_REQUEST_TIMEOUT,
+            f"body: not received within {timeout:g} s",
+            headers={"Connection": "close"},
+        ) from None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in {"identity", "gzip", "x-gzip"}:
         raise HTTPException(

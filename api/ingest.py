@@ -133,6 +133,7 @@ def wait_for_landing(enqueued: Enqueued, accepted: int, timeout: float) -> dict[
     responses={
         422: {"model": IngestResult, "description": "no event in the array is valid"},
         400: {"model": Detail},
+        408: {"model": Detail, "description": "the body did not arrive in time"},
         413: {"model": Detail},
         415: {"model": Detail},
         503: {"model": Detail},
@@ -146,7 +147,7 @@ async def post_events(
 ) -> Response:
     received_at = datetime.now(UTC)
     check_json_content_type(request)
-    body = await read_limited_body(request, settings.max_body_bytes)
+    body = await read_limited_body(request, settings.max_body_bytes, settings.body_timeout)
     events = parse_events(body, settings.max_events_per_request)
     rows, duplicates, rejected = triage(events, received_at, settings, b"\\u0000" in body)
     result: dict[str, Any] = {

@@ -28,11 +28,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = 5 * 1024 * 1024
     max_future_skew: Annotated[float, NoDecode] = 24 * 3600  # seconds, or `24h`, `90m`
     wait_timeout: Annotated[float, NoDecode] = 10.0  # seconds, or `10s`
+    body_timeout: Annotated[float, NoDecode] = 30.0  # the whole request body must arrive in this
     max_queue_depth: int = 10_000
 
     # Queue
     queue_name: str = "eventmart-ingest"
-    job_timeout_seconds: int = 300
+    # A batch job runs well under a second; a worker killed mid-job leaves it "started" until
+    # job_timeout + 60 s (RQ's grace) have passed, then the next maintenance pass retries it.
+    job_timeout_seconds: int = 60
+    worker_maintenance_interval: int = 30  # seconds between RQ registry clean-ups
     job_result_ttl_seconds: int = 3600
     job_failure_ttl_seconds: int = 7 * 24 * 3600
     job_retry_intervals: Annotated[list[int], NoDecode] = [1, 5, 15, 60, 300]
@@ -58,7 +62,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("max_future_skew", "wait_timeout", mode="before")
+    @field_validator("max_future_skew", "wait_timeout", "body_timeout", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         """`24h`, `90m`, `30s` or a plain number of seconds."""

@@ -40,6 +40,12 @@ class IngestWorker(SimpleWorker):
                 ).observe(time.perf_counter() - started)
         return ok
 
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ blocks an idle worker for ~400 s between maintenance passes; wake up at least once
+        # per maintenance interval so that abandoned jobs are retried on time.
+        return max(1, min(super().dequeue_timeout, int(self.maintenance_interval)))
+
 
 def run_worker(settings: Settings, *, burst: bool = False) -> bool:
     """Work the ingest queue until stopped (or until empty with `burst`)."""
@@ -48,5 +54,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> bool:
         log.info("metrics_listening", port=settings.metrics_port)
     connection = connect_redis(settings)
     queue = ingest_queue(connection, settings)
-    worker = IngestWorker([queue], connection=connection)
+    worker = IngestWorker(
+        [queue], connection=connection, maintenance_interval=settings.worker_maintenance_interval
+    )
     return worker.work(burst=burst, with_scheduler=True)
