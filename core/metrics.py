@@ -71,7 +71,7 @@ ROWS_DUPLICATE = Counter(
 # --- Mart refresh (scheduler and `eventmart refresh`) ---------------------------------------
 REFRESH_DURATION = Histogram(
     "eventmart_refresh_duration_seconds",
-    "dbt mart refresh run time by outcome (success, failure, skipped)",
+    "dbt mart refresh run time by outcome (success, failure, error = could not run)",
     ["outcome"],
     buckets=(1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800),
 )

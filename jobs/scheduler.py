@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import signal
+import time
 from datetime import UTC, datetime
 from types import FrameType
 
 import structlog
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from core.metrics import serve_metrics
+from core.metrics import observe_refresh, serve_metrics
 from core.settings import Settings
 from jobs.refresh import refresh_marts
 
@@ -18,9 +19,11 @@ log = structlog.get_logger(__name__)
 
 def refresh_tick(settings: Settings) -> None:
     """One scheduled refresh; a failure is logged and the next tick tries again."""
+    started = time.monotonic()
     try:
         refresh_marts(settings)  # logs its own outcome, success or failure
     except Exception:
+        observe_refresh("error", time.monotonic() - started)  # e.g. PostgreSQL unreachable
         log.exception("refresh_tick_failed")
 
 
