@@ -174,10 +174,14 @@ def load(
     if summary.rejects_file is not None:
         typer.echo(f"rejected rows: {summary.rejects_file}")
     if refresh:
-        from jobs.refresh import refresh_marts  # type: ignore[import-not-found, unused-ignore]
+        from jobs.refresh import refresh_marts
 
-        refresh_marts(settings)
-        typer.echo("marts refreshed")
+        result = refresh_marts(settings)
+        if not result.success:
+            for error in result.errors:
+                typer.echo(f"error: refresh: {error}", err=True)
+            raise typer.Exit(3)  # the rows stay loaded; `eventmart refresh` retries the build
+        typer.echo(f"marts refreshed in {result.seconds:.1f} s")
     if strict and summary.rejected:
         raise typer.Exit(1)
 

@@ -87,14 +87,19 @@ def parse_timestamp(text: str) -> datetime:
     if match is None:
         raise EventError(f"occurred_at: {TIMESTAMP_RULE}")
     year, month, day, hour, minute, second, fraction, _zulu, sign, off_h, off_m = match.groups()
-    tz = UTC
-    if sign is not None:
-        hours, minutes = int(off_h), int(off_m)
-        if hours > 23 or minutes > 59:
-            raise EventError(f"occurred_at: offset {sign}{off_h}:{off_m} is out of range")
-        offset = timedelta(hours=hours, minutes=minutes)
-        tz = timezone(-offset if sign == "-" else offset)
-    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    micros = int(fraction[:6].ljust(6, "0")) if fraction else 0
+    if sign is None:  # the common case: UTC already, no conversion needed
+        try:
+            return datetime(
+                int(year), int(month), int(day), int(hour), int(minute), int(second), micros, UTC
+            )
+        except (ValueError, OverflowError):
+            raise EventError(f"occurred_at: {text!r} is not a valid date and time") from None
+    hours, minutes = int(off_h), int(off_m)
+    if hours > 23 or minutes > 59:
+        raise EventError(f"occurred_at: offset {sign}{off_h}:{off_m} is out of range")
+    offset = timedelta(hours=hours, minutes=minutes)
+    tz = timezone(-offset if sign == "-" else offset)
     try:
         local = datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tz
@@ -102,17 +107,6 @@ def parse_timestamp(text: str) -> datetime:
         return local.astimezone(UTC)
     except (ValueError, OverflowError):
         raise EventError(f"occurred_at: {text!r} is not a valid date and time") from None
-
-
-def _text_field(event: dict[str, Any], name: str, max_chars: int) -> str:
-    value = event.get(name)
-    if value is None:
-        raise EventError(f"{name}: required")
-    if not isinstance(value, str):
-        raise EventError(f"{name}: must be a string, not {json_type(value)}")
-    if not 1 <= len(value) <= max_chars:
-        raise EventError(f"{name}: must be 1-{max_chars} characters (got {len(value)})")
-    return value.replace(NUL, REPLACEMENT) if NUL in value else value
 
 
 def json_type(value: Any) -> str:
@@ -130,20 +124,62 @@ def json_type(value: Any) -> str:
     return "object"
 
 
-def _properties(event: dict[str, Any], may_contain_nul: bool) -> str:
-    props = event.get("properties")
+# One function per rule group, so the API (per event) and the loader's pandera schema
+# (per column) run exactly the same code and produce exactly the same messages.
+
+
+def check_object(event: Any) -> dict[str, Any]:
+    """The event itself must be a JSON object."""
+    if not isinstance(event, dict):
+        raise EventError(f"event: must be a JSON object, not {json_type(event)}")
+    return event
+
+
+def check_text(value: Any, name: str, max_chars: int) -> str:
+    """A required string field (`None` = absent): 1..`max_chars` characters; NUL replaced."""
+    if value is None:
+        raise EventError(f"{name}: required")
+    if not isinstance(value, str):
+        raise EventError(f"{name}: must be a string, not {json_type(value)}")
+    if not 1 <= len(value) <= max_chars:
+        raise EventError(f"{name}: must be 1-{max_chars} characters (got {len(value)})")
+    return value.replace(NUL, REPLACEMENT) if NUL in value else value
+
+
+def check_occurred_at(value: Any, now: datetime, max_future_skew: float) -> datetime:
+    """A required timestamp string, at most `max_future_skew` seconds after `now`; UTC."""
+    if value is None:
+        raise EventError("occurred_at: required")
+    if not isinstance(value, str):
+        raise EventError(f"occurred_at: must be a string, not {json_type(value)}")
+    occurred_at = parse_timestamp(value)
+    if (occurred_at - now).total_seconds() > max_future_skew:
+        raise EventError(f"occurred_at: more than {describe_skew(max_future_skew)} in the future")
+    return occurred_at
+
+
+def _check_depth(props: dict[str, Any]) -> None:
+    if json_depth(props, MAX_PROPERTIES_DEPTH) > MAX_PROPERTIES_DEPTH:
+        raise EventError(f"properties: nested deeper than {MAX_PROPERTIES_DEPTH} levels")
+
+
+def check_properties(props: Any, may_contain_nul: bool = True) -> str:
+    """An optional object (`None` = `{}`) within the depth and size limits; compact JSON text."""
     if props is None:
         return "{}"
     if not isinstance(props, dict):
         raise EventError(f"properties: must be a JSON object, not {json_type(props)}")
-    if json_depth(props, MAX_PROPERTIES_DEPTH) > MAX_PROPERTIES_DEPTH:
-        raise EventError(f"properties: nested deeper than {MAX_PROPERTIES_DEPTH} levels")
-    if may_contain_nul:
-        props = replace_nul(props)
     try:
         encoded = orjson.dumps(props)
     except orjson.JSONEncodeError as exc:
+        _check_depth(props)  # too deep is reported before unstorable, whatever broke orjson
         raise EventError(f"properties: cannot be stored ({exc})") from None
+    # Each nested object or array adds a `{` or `[`, so few brackets prove shallow without a walk.
+    if encoded.count(b"{") + encoded.count(b"[") > MAX_PROPERTIES_DEPTH:
+        _check_depth(props)
+    # orjson writes U+0000 as the escape `\u0000`: only then is the walk needed.
+    if may_contain_nul and b"\\u0000" in encoded:
+        encoded = orjson.dumps(replace_nul(props))
     if len(encoded) > MAX_PROPERTIES_BYTES:
         raise EventError(
             f"properties: {len(encoded)} bytes is larger than {MAX_PROPERTIES_BYTES} bytes"
@@ -163,18 +199,11 @@ def validate_event(
     `now` is when the event was received; `may_contain_nul=False` skips the walk that
     replaces U+0000 when the caller knows the raw text had no `\\u0000` escape.
     """
-    if not isinstance(event, dict):
-        raise EventError(f"event: must be a JSON object, not {json_type(event)}")
-    event_id = _text_field(event, "event_id", MAX_EVENT_ID_CHARS)
-    user_id = _text_field(event, "user_id", MAX_TEXT_CHARS)
-    event_type = _text_field(event, "event_type", MAX_TEXT_CHARS)
-    raw_ts = event.get("occurred_at")
-    if raw_ts is None:
-        raise EventError("occurred_at: required")
-    if not isinstance(raw_ts, str):
-        raise EventError(f"occurred_at: must be a string, not {json_type(raw_ts)}")
-    occurred_at = parse_timestamp(raw_ts)
-    if (occurred_at - now).total_seconds() > max_future_skew:
-        raise EventError(f"occurred_at: more than {describe_skew(max_future_skew)} in the future")
-    properties_json = _properties(event, may_contain_nul)
-    return ValidEvent(event_id, user_id, event_type, occurred_at, properties_json)
+    get = check_object(event).get
+    return ValidEvent(
+        check_text(get("event_id"), "event_id", MAX_EVENT_ID_CHARS),
+        check_text(get("user_id"), "user_id", MAX_TEXT_CHARS),
+        check_text(get("event_type"), "event_type", MAX_TEXT_CHARS),
+        check_occurred_at(get("occurred_at"), now, max_future_skew),
+        check_properties(get("properties"), may_contain_nul),
+    )

@@ -14,6 +14,10 @@ import psycopg
 from loaders.sql_files import query
 
 COPY_BATCH = "copy pg_temp.events_batch (event_id, user_id, event_type, occurred_at, properties, received_at) from stdin"  # noqa: E501
+# Binary COPY skips text escaping and timestamp formatting on both sides: several times
+# cheaper per row than text. `properties` is staged as text and cast to jsonb by the INSERT.
+COPY_BATCH_BINARY = f"{COPY_BATCH} (format binary)"
+BINARY_TYPES = ["text", "text", "text", "timestamptz", "text", "timestamptz"]
 
 # (event_id, user_id, event_type, occurred_at, properties_json, received_at)
 Row = tuple[str, str, str, datetime | str, str, datetime | str]
@@ -39,17 +43,35 @@ def first_copies(rows: Iterable[Row]) -> list[Row]:
     return list(seen.values())
 
 
+def _timestamps_are_aware_datetimes(rows: Sequence[Row]) -> bool:
+    """Binary COPY needs both timestamps as aware datetimes (a queue payload carries text)."""
+    for row in rows:
+        occurred_at, received_at = row[3], row[5]
+        if not (
+            type(occurred_at) is datetime
+            and occurred_at.tzinfo is not None
+            and type(received_at) is datetime
+            and received_at.tzinfo is not None
+        ):
+            return False
+    return True
+
+
 def write_events(conn: psycopg.Connection, rows: Sequence[Row]) -> WriteResult:
     """Land `rows` in raw.events exactly once, in one transaction; return the counts.
 
     Safe to call again with the same rows (a retried job): those become duplicates.
     """
     unique = first_copies(rows)
+    binary = _timestamps_are_aware_datetimes(unique)
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(query("loaders", "create_batch_table"))
-        with cur.copy(COPY_BATCH) as copy:
+        with cur.copy(COPY_BATCH_BINARY if binary else COPY_BATCH) as copy:
+            if binary:
+                copy.set_types(BINARY_TYPES)
+            write_row = copy.write_row
             for row in unique:
-                copy.write_row(row)
+                write_row(row)
         cur.execute(query("loaders", "write_events"))
         inserted = cur.rowcount
     return WriteResult(rows=len(rows), inserted=inserted)

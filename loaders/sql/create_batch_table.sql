@@ -4,6 +4,6 @@ create temporary table if not exists events_batch (
     user_id text,
     event_type text,
     occurred_at timestamptz,
-    properties jsonb,
+    properties text,  -- JSON text; cast to jsonb when inserted
     received_at timestamptz
 ) on commit delete rows

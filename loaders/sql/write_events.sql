@@ -7,7 +7,7 @@ select
     user_id,
     event_type,
     occurred_at,
-    properties,
+    properties::jsonb as properties,
     received_at
 from pg_temp.events_batch
 on conflict (event_id) do nothing

@@ -1,0 +1,151 @@
+"""The pandera schema for a chunk of history rows: CONTRACT §1, from `core.events` itself.
+
+Each column's parser runs the same per-field rule function the API runs
+(`check_text`, `check_occurred_at`, `check_properties`), turning each raw value into its
+stored form or into the `EventError` that rejects it; each column's check then fails the
+rows holding an error, and the schema drops them. The reason reported for a dropped row is
+`validate_event`'s message for it — the exact text `POST /events` would answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from core.events import (
+    MAX_EVENT_ID_CHARS,
+    MAX_TEXT_CHARS,
+    EventError,
+    check_occurred_at,
+    check_properties,
+    check_text,
+    validate_event,
+)
+from loaders.readers import FIELDS, Chunk, Reject, original_text
+from loaders.writer import Row
+
+
+def _rule_parser(rule: Callable[[Any], Any], name: str) -> pa.Parser:
+    """A parser mapping each value through `rule`: its stored form, or the `EventError`."""
+
+    def parse(series: pd.Series) -> pd.Series:
+        values = series.tolist()
+        try:
+            out = list(map(rule, values))  # no Python frame per value while all are good
+        except EventError:
+            out = [_apply(rule, value) for value in values]
+        return pd.Series(out, index=series.index, dtype=object)
+
+    return pa.Parser(parse, name=name)
+
+
+def _apply(rule: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return rule(value)
+    except EventError as exc:
+        return exc
+
+
+def _passed(series: pd.Series) -> pd.Series:
+    """True where the parser produced a value, False where it produced an `EventError`."""
+    ok = [type(v) is not EventError for v in series.tolist()]
+    return pd.Series(np.array(ok, dtype=bool), index=series.index)
+
+
+PASSED = pa.Check(_passed, name="contract_rule", error="breaks a CONTRACT §1 rule")
+
+
+def event_schema(now: datetime, max_future_skew: float) -> pa.DataFrameSchema:
+    """The schema of one chunk; `now` is the load's received time (the future-skew origin)."""
+
+    def column(rule: Callable[[Any], Any], description: str) -> pa.Column:
+        # nullable: an absent field arrives as None and its rule says "required" or "{}".
+        return pa.Column(
+            object,
+            parsers=_rule_parser(rule, description),
+            checks=PASSED,
+            nullable=True,
+            description=description,
+        )
+
+    return pa.DataFrameSchema(
+        {
+            "event_id": column(
+                partial(check_text, name="event_id", max_chars=MAX_EVENT_ID_CHARS),
+                f"string, 1-{MAX_EVENT_ID_CHARS} characters",
+            ),
+            "user_id": column(
+                partial(check_text, name="user_id", max_chars=MAX_TEXT_CHARS),
+                f"string, 1-{MAX_TEXT_CHARS} characters",
+            ),
+            "event_type": column(
+                partial(check_text, name="event_type", max_chars=MAX_TEXT_CHARS),
+                f"string, 1-{MAX_TEXT_CHARS} characters",
+            ),
+            "occurred_at": column(
+                partial(check_occurred_at, now=now, max_future_skew=max_future_skew),
+                "RFC 3339 timestamp, not too far in the future",
+            ),
+            "properties": column(check_properties, "JSON object within the size/depth limits"),
+        },
+        strict=True,
+        ordered=True,
+        drop_invalid_rows=True,
+        name="history_events",
+    )
+
+
+def validate_chunk(
+    schema: pa.DataFrameSchema,
+    chunk: Chunk,
+    received_at: datetime,
+    max_future_skew: float,
+) -> tuple[list[Row], list[Reject]]:
+    """(rows for the raw writer, rejects) of one chunk; rejects include the reader's own."""
+    rejects = list(chunk.rejects)
+    if not chunk.lines:
+        return [], rejects
+    frame = pd.DataFrame({f: pd.Series(chunk.columns[f], dtype=object) for f in FIELDS})
+    valid = schema.validate(frame, lazy=True)
+    if len(valid) < len(frame):
+        kept = set(valid.index.tolist())
+        for i in range(len(frame)):
+            if i not in kept:
+                event = {f: chunk.columns[f][i] for f in FIELDS}
+                rejects.append(
+                    Reject(
+                        chunk.source,
+                        chunk.lines[i],
+                        original_text(chunk.texts[i]),
+                        _reason(event, received_at, max_future_skew),
+                    )
+                )
+        rejects.sort(key=lambda r: r.line)
+    rows: list[Row] = list(
+        zip(
+            valid["event_id"].tolist(),
+            valid["user_id"].tolist(),
+            valid["event_type"].tolist(),
+            valid["occurred_at"].tolist(),
+            valid["properties"].tolist(),
+            repeat(received_at),
+            strict=False,
+        )
+    )
+    return rows, rejects
+
+
+def _reason(event: dict[str, Any], received_at: datetime, max_future_skew: float) -> str:
+    """The API's message for a row the schema dropped (the first rule it breaks)."""
+    try:
+        validate_event(event, received_at, max_future_skew)
+    except EventError as exc:
+        return str(exc)
+    return "event: rejected by the schema"  # unreachable while both use core.events
