@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import zlib
+from typing import Any
 
 from fastapi import HTTPException, Request, status
 
@@ -89,3 +91,33 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if inflater is not None and not inflater.eof:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "body: gzip data is truncated")
     return b"".join(parts)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> None:
+    """object_pairs_hook: raise on a repeated name; build nothing (only the check matters)."""
+    if len(pairs) > 1 and len({name for name, _ in pairs}) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise _DuplicateKey(name)
+            seen.add(name)
+
+
+def duplicate_key(body: bytes) -> str | None:
+    """A name that occurs twice in one object of `body` (already valid JSON), or None.
+
+    orjson (like PostgreSQL's jsonb) keeps the last copy, other parsers the first, so such a
+    body means different events to different readers: it is refused. Costs one more C-speed
+    parse of the body (a few ms per 1,000 events).
+    """
+    try:
+        json.loads(body, object_pairs_hook=_reject_duplicates)
+    except _DuplicateKey as exc:
+        return str(exc)
+    except (ValueError, RecursionError):
+        return None  # orjson accepted it; this parser's own limits are not the client's fault
+    return None

@@ -12,7 +12,7 @@ import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from rq.job import JobStatus
 
-from api.body import check_json_content_type, read_limited_body
+from api.body import check_json_content_type, duplicate_key, read_limited_body
 from api.deps import get_queue, get_settings_dep
 from api.models import EXAMPLE_EVENTS, Detail, EventIn, IngestResult
 from core.events import EventError, validate_event
@@ -47,6 +47,12 @@ def parse_events(body: bytes, max_events: int) -> list[Any]:
         ) from None
     if not isinstance(events, list):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "body: must be a JSON array of events")
+    duplicate = duplicate_key(body)
+    if duplicate is not None:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"body: duplicate key {duplicate[:64]!r} in one JSON object",
+        )
     if not events:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "body: the array is empty")
     if len(events) > max_events:
