@@ -1,4 +1,4 @@
-"""`eventmart load` / `python -m loaders` against real PostgreSQL: formats, rejects, re-runs, kills."""
+"""`eventmart load` / `python -m loaders` on real PostgreSQL: formats, rejects, re-runs, kills."""
 
 from __future__ import annotations
 
@@ -246,7 +246,7 @@ def test_shared_bad_table_same_verdicts_and_text_as_the_api(
 ) -> None:
     """Every case of tests/bad_events.py, through POST /events and through the loader."""
     cases = [p.values[0] for p in BAD_EVENTS]
-    reply = client.post("/events", json=cases + [event(0)])
+    reply = client.post("/events", json=[*cases, event(0)])
     api_errors = {r["index"]: r["error"] for r in reply.json()["rejected"]}
     assert sorted(api_errors) == list(range(len(cases)))  # and the good one accepted
     path = write_jsonl(tmp_path / "bad.jsonl", [*cases, event(0)])
