@@ -19,6 +19,8 @@ REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 # Probes and scrapes would drown the access log at INFO.
 _QUIET_ROUTES = {"/health", "/ready", "/metrics"}
+# Label values stay a closed set whatever clients send.
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
@@ -74,7 +76,7 @@ class RequestContextMiddleware:
                 await self.app(scope, receive, send_with_headers)
             finally:
                 elapsed = time.perf_counter() - started
-                method = scope["method"]
+                method = scope["method"] if scope["method"] in _METHODS else "other"
                 route = route_template(scope)
                 HTTP_REQUESTS.labels(method, route, str(status)).inc()
                 HTTP_LATENCY.labels(method, route).observe(elapsed)

@@ -83,10 +83,12 @@ def test_counters_move_by_exactly_what_was_posted(
     assert value(after, "eventmart_redis_up") == 1
 
 
-def test_unknown_paths_do_not_create_label_values(client: TestClient) -> None:
+def test_unknown_paths_and_methods_do_not_create_label_values(client: TestClient) -> None:
     client.get("/no/such/path/12345")
+    client.request("BREW", "/events")
     text = client.get("/metrics").text
     assert "12345" not in text
+    assert "BREW" not in text
     assert 'route="unmatched",status="404"' in text
 
 
