@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api import ingest, ops, stats
-from api.auth import check_keys_config, require_read_key, require_write_key
+from api.auth import GUARD_RESPONSES, check_keys_config, require_read_key, require_write_key
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
 from core.db import open_read_pool
@@ -44,7 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware)
-    app.include_router(ingest.router, dependencies=[Depends(require_write_key)])
-    app.include_router(stats.router, dependencies=[Depends(require_read_key)])
+    write_guard, read_guard = [Depends(require_write_key)], [Depends(require_read_key)]
+    app.include_router(ingest.router, dependencies=write_guard, responses=GUARD_RESPONSES)
+    app.include_router(stats.router, dependencies=read_guard, responses=GUARD_RESPONSES)
     app.include_router(ops.router)
     return app

@@ -14,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from enum import Enum
+from typing import Any
 
 import structlog
 from fastapi import HTTPException, Request, status
 
+from api.models import Detail
 from api.ratelimit import Decision, RateLimiter
 from core.metrics import RATE_LIMITED
 from core.settings import Settings
@@ -28,6 +30,25 @@ log = structlog.get_logger(__name__)
 PLACEHOLDER_WORDS = ("changeme", "change-me", "change_me", "placeholder", "example", "dummy")
 PLACEHOLDER_KEYS = {"secret", "password", "test", "key", "apikey", "api-key", "token", "todo"}
 MIN_PRODUCTION_KEY_CHARS = 16
+
+
+# OpenAPI documentation of what a guard may answer (include_router(..., responses=...)).
+RATE_LIMIT_HEADERS = {
+    "Retry-After": {
+        "description": "seconds until a retry may succeed",
+        "schema": {"type": "integer"},
+    },
+    "RateLimit-Policy": {
+        "description": 'e.g. `"ingest";q=1000;w=60`',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {"description": 'e.g. `"ingest";r=0;t=17`', "schema": {"type": "string"}},
+}
+GUARD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Detail, "description": "no API key (`Authorization: Bearer <key>`)"},
+    403: {"model": Detail, "description": "the API key may not use this route"},
+    429: {"model": Detail, "description": "over the rate limit", "headers": RATE_LIMIT_HEADERS},
+}
 
 
 class KeyStatus(Enum):
