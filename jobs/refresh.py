@@ -73,7 +73,7 @@ def dbt_args(settings: Settings, *, full_refresh: bool) -> list[str]:
         "--log-level",
         "none",
         "--log-level-file",
-        "info",
+        "none",  # failures are logged by refresh_marts; an open dbt.log would leak a file
     ]
     if full_refresh:
         args.append("--full-refresh")

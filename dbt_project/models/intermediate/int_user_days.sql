@@ -14,11 +14,11 @@ with events as (
 
 {% if is_incremental() %}
 affected_days as (
-    {{ new_event_days('events') }}
+    {{ new_event_days(ref('stg_events')) }}
 ),
 
 scoped_events as (
-    {{ events_on_days('events', 'affected_days') }}
+    {{ events_on_days(ref('stg_events'), 'affected_days') }}
 ),
 {% else %}
 scoped_events as (

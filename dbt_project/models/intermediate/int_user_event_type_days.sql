@@ -1,14 +1,17 @@
 -- Grain: one row per (event_type, user_id, event_date) with at least one such event.
 -- previous_event_date is the user's latest earlier day with that event type: a user is active
--- in a date range exactly once at the first row in it whose previous day lies before the range,
--- which lets the top-events read count distinct users over any range without scanning users.
--- Incremental: every (type, user) row on a touched day is recomputed, plus the next existing
--- row of each such (type, user), whose previous day a late event may have changed.
+-- in a date range exactly once, at the first row in it whose previous day lies before the
+-- range, which lets the top-events read count distinct users over any range from a small
+-- aggregate (fct_event_type_reach) instead of scanning users.
+-- Incremental: every (type, user) row on a touched day is recomputed; the other rows of those
+-- (type, user) pairs are rewritten only when a late event changed their previous day.
+-- updated_at (the build's transaction time) tells the marts which rows changed.
 {{ config(
     unique_key=['event_type', 'user_id', 'event_date'],
     indexes=[
         {'columns': ['event_type', 'user_id', 'event_date'], 'unique': True},
         {'columns': ['event_date']},
+        {'columns': ['updated_at']},
     ],
 ) }}
 
@@ -18,11 +21,11 @@ with events as (
 
 {% if is_incremental() %}
 affected_days as (
-    {{ new_event_days('events') }}
+    {{ new_event_days(ref('stg_events')) }}
 ),
 
 scoped_events as (
-    {{ events_on_days('events', 'affected_days') }}
+    {{ events_on_days(ref('stg_events'), 'affected_days') }}
 ),
 
 recomputed as (
@@ -36,85 +39,60 @@ recomputed as (
     group by event_type, user_id, event_date
 ),
 
-earlier_neighbours as (
-    select existing.*
+affected_pairs as (
+    select distinct
+        event_type,
+        user_id
     from recomputed
-    cross join lateral (
-        select
-            t.event_type,
-            t.user_id,
-            t.event_date,
-            t.events,
-            t.loaded_at
-        from {{ this }} as t
-        where
-            t.event_type = recomputed.event_type
-            and t.user_id = recomputed.user_id
-            and t.event_date < recomputed.event_date
-        order by t.event_date desc
-        limit 1
-    ) as existing
 ),
 
-later_neighbours as (
-    select existing.*
-    from recomputed
-    cross join lateral (
-        select
-            t.event_type,
-            t.user_id,
-            t.event_date,
-            t.events,
-            t.loaded_at
-        from {{ this }} as t
-        where
-            t.event_type = recomputed.event_type
-            and t.user_id = recomputed.user_id
-            and t.event_date > recomputed.event_date
-        order by t.event_date asc
-        limit 1
-    ) as existing
+kept as (
+    select
+        existing.event_type,
+        existing.user_id,
+        existing.event_date,
+        existing.events,
+        existing.loaded_at,
+        existing.previous_event_date
+    from {{ this }} as existing
+    inner join affected_pairs
+        on
+            existing.event_type = affected_pairs.event_type
+            and existing.user_id = affected_pairs.user_id
+    where existing.event_date not in (select a.event_date from affected_days as a)
 ),
 
 combined as (
     select
-        *,
-        true as rewrite
+        event_type,
+        user_id,
+        event_date,
+        events,
+        loaded_at,
+        true as recomputed,
+        null::date as stored_previous_date
     from recomputed
     union all
-    select
-        *,
-        true as rewrite
-    from later_neighbours
-    where event_date not in (select a.event_date from affected_days as a)
-    union all
-    select
-        *,
-        false as rewrite
-    from earlier_neighbours
-    where event_date not in (select a.event_date from affected_days as a)
-),
-
-deduplicated as (
     select
         event_type,
         user_id,
         event_date,
-        max(events) as events,
-        max(loaded_at) as loaded_at,
-        bool_or(rewrite) as rewrite
-    from combined
-    group by event_type, user_id, event_date
+        events,
+        loaded_at,
+        false as recomputed,
+        previous_event_date as stored_previous_date
+    from kept
 ),
 {% else %}
-deduplicated as (
+combined as (
     select
         event_type,
         user_id,
         event_date,
         count(*) as events,
         max(loaded_at) as loaded_at,
-        true as rewrite
+        true as recomputed,
+        null::date as stored_previous_date
     from events
     group by event_type, user_id, event_date
 ),
@@ -122,16 +100,11 @@ deduplicated as (
 
 with_previous as (
     select
-        event_type,
-        user_id,
-        event_date,
-        events,
-        loaded_at,
-        rewrite,
+        *,
         lag(event_date) over (
             partition by event_type, user_id order by event_date
         ) as previous_event_date
-    from deduplicated
+    from combined
 ),
 
 final as (
@@ -141,9 +114,12 @@ final as (
         event_date,
         previous_event_date,
         events,
-        loaded_at
+        loaded_at,
+        now() as updated_at
     from with_previous
-    where rewrite
+    where
+        recomputed
+        or previous_event_date is distinct from stored_previous_date
 )
 
 select * from final
