@@ -20,11 +20,37 @@ SHARED_PROCESSORS: list[structlog.typing.Processor] = [
 ]
 
 
+# A safety net: values under these names never reach a log line.
+SENSITIVE_KEYS = {"authorization", "api_key", "key", "password", "secret", "token"}
+
+
+def redact_secrets(
+    _logger: object, _method: str, event_dict: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    for name in event_dict.keys() & SENSITIVE_KEYS:
+        event_dict[name] = "[redacted]"
+    return event_dict
+
+
+def add_process(process: str) -> structlog.typing.Processor:
+    """Name the role on every line, from any thread (contextvars do not reach pool threads)."""
+
+    def processor(
+        _logger: object, _method: str, event_dict: structlog.typing.EventDict
+    ) -> structlog.typing.EventDict:
+        event_dict.setdefault("process", process)
+        return event_dict
+
+    return processor
+
+
 def configure_logging(settings: Settings, process: str) -> None:
     """Route structlog and stdlib logging to JSON lines; `process` names the emitting role."""
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=SHARED_PROCESSORS,
         processors=[
+            add_process(process),
+            redact_secrets,
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.JSONRenderer(),
         ],
@@ -52,4 +78,3 @@ def configure_logging(settings: Settings, process: str) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    structlog.contextvars.bind_contextvars(process=process)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from api.auth import is_placeholder, matches_any
@@ -13,6 +17,7 @@ from api.ratelimit import limits_storage_uri
 from core.events import EventError, validate_event
 from core.metrics import rejection_reason
 from tests.bad_events import BAD_EVENTS
+from tests.conftest import REPO_ROOT
 
 
 @pytest.mark.parametrize(("event", "error"), BAD_EVENTS)
@@ -79,3 +84,24 @@ def test_limits_storage_uri() -> None:
     assert limits_storage_uri("redis://h:6379/3") == "async+redis://h:6379/3"
     assert limits_storage_uri("rediss://h:6379/0") == "async+rediss://h:6379/0"
     assert limits_storage_uri("unix:///tmp/r.sock") == "async+redis+unix:///tmp/r.sock"
+
+
+def test_log_lines_name_the_process_from_any_thread_and_hide_secrets(tmp_path: Path) -> None:
+    """In a fresh interpreter, as a role starts: configure, then log from a pool thread."""
+    log_file = tmp_path / "role.log"
+    script = f"""
+import threading, structlog
+from core.logging import configure_logging
+from core.settings import Settings
+configure_logging(Settings(log_file={str(log_file)!r}), "scheduler")
+log = structlog.get_logger("probe")
+thread = threading.Thread(target=lambda: log.info("from_thread", token="s3cr3t", rows=3))
+thread.start(); thread.join()
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=REPO_ROOT, capture_output=True)
+    [line] = [orjson.loads(raw) for raw in log_file.read_text().splitlines()]
+    assert line["event"] == "from_thread"
+    assert line["process"] == "scheduler"
+    assert line["token"] == "[redacted]"
+    assert line["rows"] == 3
+    assert "s3cr3t" not in log_file.read_text()
