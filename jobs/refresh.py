@@ -107,6 +107,14 @@ def read_refresh_status(conn: psycopg.Connection) -> tuple[datetime | None, date
     return (row[0], row[1]) if row else (None, None)
 
 
+def _release_lock(lock_conn: psycopg.Connection) -> None:
+    """Unlock; a session lost to a server restart has already dropped its lock."""
+    try:
+        lock_conn.execute(query("jobs", "refresh_unlock"), {"lock_id": REFRESH_LOCK_ID})
+    except psycopg.OperationalError as exc:
+        log.warning("refresh_lock_session_lost", error=str(exc))
+
+
 def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshResult:
     """Build the marts once (incrementally, or from scratch with `full_refresh`).
 
@@ -121,9 +129,13 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
         try:
             errors = _run_dbt(settings, full_refresh=full_refresh)
         finally:
-            lock_conn.execute(query("jobs", "refresh_unlock"), {"lock_id": REFRESH_LOCK_ID})
+            _release_lock(lock_conn)
         seconds = time.monotonic() - began
-        refreshed_at, loaded_through = read_refresh_status(lock_conn)
+        refreshed_at = loaded_through = None
+        try:
+            refreshed_at, loaded_through = read_refresh_status(lock_conn)
+        except psycopg.OperationalError as exc:  # e.g. PostgreSQL restarted during the run
+            errors.append(f"postgres: connection lost during the refresh ({exc})")
     result = RefreshResult(
         success=not errors,
         full_refresh=full_refresh,
