@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,17 +60,22 @@ def serve(
     except InsecureConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    own_metrics_dir = None
     if workers > 1 and not multiprocess_dir():
-        prepare_multiprocess_dir()  # /metrics then sums every worker process
-    uvicorn.run(
-        "api.main:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,  # keep our JSON logging
-        access_log=False,
-        proxy_headers=False,  # client addresses: see EVENTMART_TRUSTED_PROXY_HEADER
-    )
+        own_metrics_dir = prepare_multiprocess_dir()  # /metrics then sums every worker process
+    try:
+        uvicorn.run(
+            "api.main:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,  # keep our JSON logging
+            access_log=False,
+            proxy_headers=False,  # client addresses: see EVENTMART_TRUSTED_PROXY_HEADER
+        )
+    finally:
+        if own_metrics_dir is not None:
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)
 
 
 @cli.command()
