@@ -127,7 +127,12 @@ def dbt_env() -> None:
 
     from jobs.refresh import dbt_env as environment
 
-    for key, value in environment(get_settings()).items():
+    try:
+        variables = environment(get_settings())
+    except RuntimeError as exc:  # no DATABASE_URL
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for key, value in variables.items():
         typer.echo(f"export {key}={shlex.quote(value)}")
 
 

@@ -56,12 +56,12 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def dbt_args(settings: Settings, *, full_refresh: bool) -> list[str]:
-    """`dbt run` arguments; target and log folders per database so test runs never collide."""
+def dbt_args(settings: Settings, command: str = "run", *, full_refresh: bool = False) -> list[str]:
+    """dbt arguments; target and log folders per database so test runs never collide."""
     project = dbt_project_dir()
     target = project / "target" / libpq_params(configured_database_url(settings))["dbname"]
     args = [
-        "run",
+        command,
         "--project-dir",
         str(project),
         "--profiles-dir",
@@ -80,12 +80,14 @@ def dbt_args(settings: Settings, *, full_refresh: bool) -> list[str]:
     return args
 
 
-def _run_dbt(settings: Settings, *, full_refresh: bool) -> list[str]:
-    """Run dbt in this process; return error messages (empty when every node succeeded)."""
+def run_dbt(settings: Settings, command: str = "run", *, full_refresh: bool = False) -> list[str]:
+    """Run dbt in this process; return error messages (empty when every node succeeded).
+
+    Not serialized: `refresh_marts` is the one way to build the marts while others may."""
     from dbt.cli.main import dbtRunner
 
     os.environ.update(dbt_env(settings))
-    outcome = dbtRunner().invoke(dbt_args(settings, full_refresh=full_refresh))
+    outcome = dbtRunner().invoke(dbt_args(settings, command, full_refresh=full_refresh))
     errors: list[str] = []
     results = getattr(outcome.result, "results", None) or []
     for node_result in results:
@@ -127,7 +129,7 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
         waited = time.monotonic() - started
         began = time.monotonic()
         try:
-            errors = _run_dbt(settings, full_refresh=full_refresh)
+            errors = run_dbt(settings, full_refresh=full_refresh)
         finally:
             _release_lock(lock_conn)
         seconds = time.monotonic() - began

@@ -133,7 +133,9 @@ def generate_history(seed: int = 4) -> list[list[Event]]:
         early_day = FIRST_DAY + timedelta(days=5 + i % 30)
         for k in range(3):
             slices[1].append(Event(f"ls-{i}-{k}", user, "page_view", _stamp(rng, late_day)))
-        slices[3 if i % 2 else 2].append(Event(f"ls-{i}-early", user, "signup", _stamp(rng, early_day)))
+        slices[3 if i % 2 else 2].append(
+            Event(f"ls-{i}-early", user, "signup", _stamp(rng, early_day))
+        )
     # duplicates: re-sent later with other contents; the first stored copy wins
     for k in (1, 2, 3):
         for event in rng.sample(slices[k - 1], 400):
@@ -223,6 +225,11 @@ class Expected:
                 scaled = Fraction(count, len(members)) * 10000
                 rates.append(float(Fraction(floor(scaled + Fraction(1, 2)), 10000)))
             rows.append(
-                {"cohort": cohort.isoformat(), "size": len(members), "retained": retained, "rate": rates}
+                {
+                    "cohort": cohort.isoformat(),
+                    "size": len(members),
+                    "retained": retained,
+                    "rate": rates,
+                }
             )
         return rows

@@ -181,7 +181,9 @@ def test_csv_answers(marts: psycopg.Connection, settings: Settings, client: Test
         "date,active_users,events\r\n2026-04-05,0,0\r\n2026-04-06,2,2\r\n"
         "2026-04-07,1,1\r\n2026-04-08,1,1\r\n"
     )
-    top = client.get("/stats/top-events?from=2026-04-06&to=2026-04-08", headers={"Accept": "text/csv"})
+    top = client.get(
+        "/stats/top-events?from=2026-04-06&to=2026-04-08", headers={"Accept": "text/csv"}
+    )
     assert top.text == 'event_type,events,users\r\nview,3,3\r\n"buy, now",1,1\r\n'
     retention = client.get("/stats/retention?from=2026-04-06&to=2026-04-06&periods=3&format=csv")
     assert retention.text == (
@@ -224,3 +226,15 @@ def test_longest_range_is_accepted(marts: psycopg.Connection, client: TestClient
     reply = client.get(f"/stats/dau?from={start}&to={end}")
     assert reply.status_code == 200
     assert len(reply.json()["data"]) == 3660
+
+
+def test_dbt_build_data_tests_and_unit_tests_pass(
+    marts: psycopg.Connection, settings: Settings
+) -> None:
+    """`dbt build` (what the plain CLI runs from the repo root): models, data and unit tests."""
+    from jobs.refresh import run_dbt
+
+    write(marts, generate_history(seed=5)[0])
+    assert run_dbt(settings, "build") == []
+    write(marts, generate_history(seed=5)[1])
+    assert run_dbt(settings, "build") == []
