@@ -484,9 +484,8 @@ def stage_loader(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str,
 
 
 def _refresh(env: Env, *, full: bool) -> float:
-    from jobs.refresh import refresh_marts
-
     from core.settings import Settings
+    from jobs.refresh import refresh_marts
 
     settings = Settings(database_url=env.database_url, redis_url=env.redis_url)
     start = time.perf_counter()
