@@ -44,7 +44,8 @@ def route_template(scope: Scope) -> str:
 class RequestContextMiddleware:
     """Pure ASGI (no response buffering): binds `request_id` in structlog's contextvars,
     echoes it as `X-Request-ID`, adds headers that guards left in `scope["state"]`
-    (`extra_headers`, e.g. RateLimit), and counts the request."""
+    (`extra_headers`, e.g. RateLimit), counts the request, and turns an unhandled error
+    into a logged traceback and a 500 that still carries the request id."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -58,12 +59,14 @@ class RequestContextMiddleware:
         state["request_id"] = request_id
         state["extra_headers"] = {}
         status = 500
+        response_started = False
         started = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 for name, value in state["extra_headers"].items():
@@ -74,6 +77,21 @@ class RequestContextMiddleware:
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_headers)
+            except Exception:
+                # Logged here, as JSON with the request id; the client gets the id to quote.
+                log.exception("unhandled_error", method=scope["method"], path=scope["path"])
+                if response_started:
+                    raise
+                await send_with_headers(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [(b"content-type", b"application/json")],
+                    }
+                )
+                await send_with_headers(
+                    {"type": "http.response.body", "body": b'{"detail":"internal server error"}'}
+                )
             finally:
                 elapsed = time.perf_counter() - started
                 method = scope["method"] if scope["method"] in _METHODS else "other"
@@ -87,4 +105,5 @@ class RequestContextMiddleware:
                     route=route,
                     status=status,
                     duration_ms=round(elapsed * 1000, 1),
+                    client=state.get("client"),  # a key's short hash or the address, if guarded
                 )

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
+from core.settings import Settings
 from tests.bad_events import FAR_FUTURE, with_
 from tests.conftest import drain, free_port, start_process, stop_process
 
@@ -183,3 +184,24 @@ def test_request_id_reaches_the_worker_and_metrics_add_up_across_processes(
     everything = (tmp_path / "api.log").read_text() + (tmp_path / "worker.log").read_text()
     assert secret not in everything
     assert "page_view" not in everything  # no payloads in the logs
+
+
+def test_an_unhandled_error_is_a_500_that_keeps_the_request_id(
+    settings: Settings, redis_conn: redis.Redis
+) -> None:
+    from api.app import create_app
+
+    app = create_app(settings)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("kaput")
+
+    with TestClient(app) as client:
+        reply = client.get("/boom", headers={"X-Request-ID": "trace-boom"})
+        assert reply.status_code == 500
+        assert reply.json() == {"detail": "internal server error"}
+        assert reply.headers["x-request-id"] == "trace-boom"
+        samples = parse(client.get("/metrics").text)
+        requests = "eventmart_http_requests_total"
+        assert value(samples, requests, method="GET", route="/boom", status="500") == 1
