@@ -10,11 +10,11 @@ import psycopg
 import redis
 from fastapi import APIRouter, Request, Response, status
 from prometheus_client.core import GaugeMetricFamily, Metric
+from psycopg_pool import ConnectionPool, PoolTimeout
 from rq import Queue
 
 from core.db import connect
 from core.metrics import CallbackCollector, gauge, render_metrics
-from core.settings import Settings
 from jobs.refresh import read_refresh_status
 
 router = APIRouter(tags=["operations"])
@@ -86,13 +86,13 @@ def queue_metrics(queue: Queue) -> Iterator[Metric]:
     yield jobs
 
 
-def freshness_metrics(settings: Settings) -> Iterator[Metric]:
+def freshness_metrics(pool: ConnectionPool) -> Iterator[Metric]:
     """How far the marts trail raw.events, read from PostgreSQL at scrape time."""
     try:
-        with connect(settings) as conn:
+        with pool.connection(timeout=2) as conn:  # the read API's pool: no connect per scrape
             refreshed_at, loaded_through = read_refresh_status(conn)
-    except (psycopg.Error, RuntimeError):
-        return
+    except (psycopg.Error, PoolTimeout):
+        return  # PostgreSQL down: /ready says so; the scrape still answers
     if refreshed_at is not None:
         yield gauge(
             "eventmart_marts_refreshed_at_timestamp_seconds",
@@ -115,11 +115,11 @@ def freshness_metrics(settings: Settings) -> Iterator[Metric]:
 )
 def metrics(request: Request) -> Response:
     queue: Queue = request.app.state.queue
-    settings: Settings = request.app.state.settings
+    pool: ConnectionPool = request.app.state.read_pool
     payload, content_type = render_metrics(
         [
             CallbackCollector(lambda: queue_metrics(queue)),
-            CallbackCollector(lambda: freshness_metrics(settings)),
+            CallbackCollector(lambda: freshness_metrics(pool)),
         ]
     )
     return Response(payload, media_type=content_type)

@@ -205,3 +205,27 @@ def test_an_unhandled_error_is_a_500_that_keeps_the_request_id(
         samples = parse(client.get("/metrics").text)
         requests = "eventmart_http_requests_total"
         assert value(samples, requests, method="GET", route="/boom", status="500") == 1
+
+
+def test_refresh_and_freshness_metrics(
+    client: TestClient, queue: Queue, db: psycopg.Connection, settings: Settings
+) -> None:
+    from jobs.refresh import refresh_marts
+
+    before = parse(client.get("/metrics").text)
+    body = orjson.dumps([with_(event_id="fresh-1")])
+    assert client.post("/events", content=body, headers=JSON).status_code == 202
+    drain(queue)
+    result = refresh_marts(settings)
+    assert result.success, result.errors
+    assert result.loaded_through is not None
+    after = parse(client.get("/metrics").text)
+    runs = "eventmart_refresh_duration_seconds_count"
+    assert moved(before, after, runs, outcome="success") == 1
+    assert value(after, "eventmart_marts_loaded_through_timestamp_seconds") == pytest.approx(
+        result.loaded_through.timestamp()
+    )
+    lag = value(after, "eventmart_freshness_lag_seconds")
+    assert 0 <= lag < 300
+    assert value(after, "eventmart_refresh_last_success_timestamp_seconds") > 0
+    assert value(after, "eventmart_marts_refreshed_at_timestamp_seconds") > 0
