@@ -164,3 +164,6 @@ def test_postgres_down_means_not_ready(
         assert ready.status_code == 503
         assert any(p.startswith("postgres:") for p in ready.json()["problems"])
         assert client.get("/health").status_code == 200
+        scrape = client.get("/metrics")  # still answers, without the freshness gauges
+        assert scrape.status_code == 200
+        assert "eventmart_freshness_lag_seconds" not in scrape.text
