@@ -137,7 +137,19 @@ def wait_for_landing(enqueued: Enqueued, accepted: int, timeout: float) -> dict[
     response_model_exclude_none=True,
     openapi_extra=REQUEST_BODY_DOC,
     responses={
-        422: {"model": IngestResult, "description": "no event in the array is valid"},
+        422: {
+            "description": "no event in the array is valid (or a malformed query parameter)",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/IngestResult"},
+                            {"$ref": "#/components/schemas/HTTPValidationError"},
+                        ]
+                    }
+                }
+            },
+        },
         400: {"model": Detail},
         408: {"model": Detail, "description": "the body did not arrive in time"},
         413: {"model": Detail},
