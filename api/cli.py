@@ -180,6 +180,11 @@ def load(
             progress.close()
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(3) from None
+    except KeyboardInterrupt:
+        if progress is not None:
+            progress.close()
+        typer.echo("interrupted: the chunks written so far are kept; run again to finish", err=True)
+        raise typer.Exit(130) from None
     progress.close()
     typer.echo(summary.line())
     if summary.rejects_file is not None:

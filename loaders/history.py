@@ -1,6 +1,6 @@
 """`eventmart load`: stream history files through the schema into the one raw writer.
 
-A background thread reads and validates chunk N+1 while this thread writes chunk N (the
+A reader process reads and validates chunk N+1 while this process writes chunk N (and the
 database does its part of the work meanwhile), so reading, checking and writing overlap.
 Each chunk is its own transaction: a run stopped at any point keeps every chunk written so
 far, and running it again stores the rest (what is already there counts as duplicates).
@@ -8,16 +8,19 @@ far, and running it again stores the rest (what is already there counts as dupli
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import queue
+import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 import orjson
 import psycopg
@@ -36,7 +39,6 @@ log = structlog.get_logger(__name__)
 DEFAULT_CHUNK_SIZE = 20_000
 DEFAULT_REJECTS = Path("eventmart-rejects.jsonl")
 QUEUED_CHUNKS = 2  # validated chunks waiting for the writer: bounds memory
-SWITCH_INTERVAL = 0.0005  # seconds
 
 
 @dataclass(slots=True)
@@ -99,12 +101,11 @@ class _Validated:
     bytes_consumed: int
 
 
-_DONE = object()
-
-
-def _chunks(sources: list[Source], chunk_size: int) -> Iterator[tuple[int, Chunk]]:
+def _chunks(
+    sources: list[Source], chunk_size: int, stdin: BinaryIO | None
+) -> Iterator[tuple[int, Chunk]]:
     for index, source in enumerate(sources):
-        with open_source(source) as (stream, counter):
+        with open_source(source, stdin) as (stream, counter):
             try:
                 for chunk in READERS[source.format](source, stream, counter.position, chunk_size):
                     yield index, chunk
@@ -117,26 +118,47 @@ def _produce(
     chunk_size: int,
     received_at: datetime,
     max_future_skew: float,
-    out: queue.Queue[object],
-    stop: threading.Event,
+    out: multiprocessing.Queue[object],
+    stdin_fd: int | None,
+    parent: int,
 ) -> None:
-    """Read and validate chunks in order; hand them (or the error that stopped us) to `out`."""
+    """The reader process: read and validate chunks in order, hand each to the writer.
+
+    Ends with `None`, or with the `LoadError` that stopped it. Gives up when its parent is
+    gone (killed), so an interrupted load never leaves a reader behind.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle
+    stdin = open(stdin_fd, "rb", buffering=0) if stdin_fd is not None else None  # noqa: SIM115
     schema = event_schema(received_at, max_future_skew)
     try:
-        for index, chunk in _chunks(sources, chunk_size):
+        for index, chunk in _chunks(sources, chunk_size, stdin):
             rows, rejects = validate_chunk(schema, chunk, received_at, max_future_skew)
             item = _Validated(rows, rejects, chunk.read, index, chunk.bytes_consumed)
-            while not stop.is_set():
+            del chunk, rows, rejects
+            while True:
                 try:
-                    out.put(item, timeout=0.2)
+                    out.put(item, timeout=0.5)
                     break
                 except queue.Full:
-                    continue
-            if stop.is_set():
-                return
-        out.put(_DONE)
-    except BaseException as exc:  # handed to the writer thread, which re-raises it
+                    if os.getppid() != parent:
+                        out.cancel_join_thread()  # nobody will read it: exit without flushing
+                        return
+        out.put(None)
+    except LoadError as exc:
         out.put(exc)
+    except Exception as exc:  # not picklable in general: hand over its text
+        out.put(LoadError(f"reading failed: {type(exc).__name__}: {exc}"))
+
+
+def _next_item(validated: multiprocessing.Queue[object], reader: BaseProcess) -> object:
+    while True:
+        try:
+            return validated.get(timeout=1.0)
+        except queue.Empty:
+            if not reader.is_alive():
+                raise LoadError(
+                    f"the reader process stopped unexpectedly (exit code {reader.exitcode})"
+                ) from None
 
 
 def load_files(
@@ -148,7 +170,7 @@ def load_files(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: LoadProgress | None = None,
 ) -> LoadSummary:
-    """Load every path; return the counts. Raises `LoadError` / `psycopg.Error` when fatal.
+    """Load every path; return the counts. Raises `LoadError` when fatal (file, database).
 
     Every chunk written before a fatal error stays written.
     """
@@ -159,32 +181,39 @@ def load_files(
     received_at = datetime.now(UTC)  # received_at of every row, and the future-skew origin
     started = time.monotonic()
     rejects = RejectsFile(rejects_path)
-    validated: queue.Queue[object] = queue.Queue(maxsize=QUEUED_CHUNKS)
-    stop = threading.Event()
-    producer = threading.Thread(
+    log.info("load_started", sources=[s.name for s in sources], chunk_size=chunk_size)
+    # Reading and checking (Python) and writing (mostly PostgreSQL) each keep a core busy, so
+    # the reader is a forked process rather than a thread sharing this one's GIL. It is
+    # forked before any database connection exists, so it inherits none.
+    context = multiprocessing.get_context("fork")
+    validated: multiprocessing.Queue[object] = context.Queue(maxsize=QUEUED_CHUNKS)
+    stdin_fd = os.dup(sys.stdin.fileno()) if any(s.is_stdin for s in sources) else None
+    reader = context.Process(
         target=_produce,
-        args=(sources, chunk_size, received_at, settings.max_future_skew, validated, stop),
+        args=(
+            sources,
+            chunk_size,
+            received_at,
+            settings.max_future_skew,
+            validated,
+            stdin_fd,
+            os.getpid(),
+        ),
         name="eventmart-load-reader",
         daemon=True,
     )
-    log.info("load_started", sources=[s.name for s in sources], chunk_size=chunk_size)
     with ExitStack() as stack:
-        # The writer thread mostly waits on the database; a short switch interval hands it
-        # the GIL back promptly from the busy reader thread (the default 5 ms stalls it).
-        stack.callback(sys.setswitchinterval, sys.getswitchinterval())
-        sys.setswitchinterval(SWITCH_INTERVAL)
         stack.callback(rejects.close)
-        stack.callback(stop.set)
+        reader.start()
+        if stdin_fd is not None:
+            os.close(stdin_fd)  # the reader has its own copy
+        stack.push(lambda failed, *_: _stop(reader, validated, finished=failed is None))
         try:
             conn = stack.enter_context(connect(settings, autocommit=True))
         except psycopg.OperationalError as exc:
             raise LoadError(f"database: cannot connect ({_first_line(exc)})") from None
-        producer.start()
         offsets = [sum(s.size or 0 for s in sources[:i]) for i in range(len(sources))]
-        while True:
-            item = validated.get()
-            if item is _DONE:
-                break
+        while (item := _next_item(validated, reader)) is not None:
             if isinstance(item, BaseException):
                 raise item
             assert isinstance(item, _Validated)
@@ -216,6 +245,17 @@ def load_files(
         rejects_file=str(summary.rejects_file) if summary.rejects_file else None,
     )
     return summary
+
+
+def _stop(reader: BaseProcess, validated: multiprocessing.Queue[object], *, finished: bool) -> None:
+    """Reap the reader: it has finished, or (after an error) is stopped at once."""
+    reader.join(timeout=5 if finished else 0)
+    if reader.is_alive():
+        reader.terminate()
+        reader.join()
+    reader.close()
+    validated.close()
+    validated.join_thread()
 
 
 def _first_line(exc: BaseException) -> str:

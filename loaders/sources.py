@@ -107,11 +107,16 @@ def resolve_sources(paths: list[str], forced: Format | None) -> list[Source]:
 
 
 @contextmanager
-def open_source(source: Source) -> Iterator[tuple[BinaryIO, CountingReader]]:
-    """(line-iterable byte stream, byte counter); stdin is gunzipped when it starts gzipped."""
+def open_source(
+    source: Source, stdin: BinaryIO | None = None
+) -> Iterator[tuple[BinaryIO, CountingReader]]:
+    """(line-iterable byte stream, byte counter); stdin is gunzipped when it starts gzipped.
+
+    `stdin` replaces `sys.stdin.buffer` (a reader process gets its own copy).
+    """
     raw: BinaryIO
     try:
-        raw = sys.stdin.buffer if source.is_stdin else open(source.name, "rb")  # noqa: SIM115
+        raw = (stdin or sys.stdin.buffer) if source.is_stdin else open(source.name, "rb")  # noqa: SIM115
     except OSError as exc:
         raise LoadError(f"{source.name}: cannot open ({exc.strerror or exc})") from None
     counter = CountingReader(raw)
