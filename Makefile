@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install run test lint unit integration bench bench-quick clean
+.PHONY: install run test lint unit integration reliability bench bench-quick clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: install
 
 unit: install
 	$(BIN)/pytest tests/unit
+
+## kill/restart/replay/fuzz scenarios with counts (see docs/reliability.md); not part of `test`
+reliability: install
+	$(BIN)/pytest -m reliability tests/reliability
 
 ## measure ingest, loader, refresh, reads and freshness (see docs/performance.md)
 bench: install
