@@ -15,11 +15,13 @@ generated events, into an empty table each time:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -96,10 +98,10 @@ def run_once(url: str, path: Path, rows: list) -> None:  # type: ignore[type-arg
         conn.execute("create table bench_copy (like raw.events including all)")
         conn.execute("checkpoint")
         start = time.perf_counter()
-        with conn.transaction(), conn.cursor() as cur:
-            with cur.copy(COPY_BATCH.replace("pg_temp.events_batch", "bench_copy")) as copy:
-                for row in rows:
-                    copy.write_row(row)
+        statement = COPY_BATCH.replace("pg_temp.events_batch", "bench_copy")
+        with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
         bare = time.perf_counter() - start
         conn.execute("drop table bench_copy")
         conn.execute("truncate raw.events")
@@ -112,32 +114,54 @@ def run_once(url: str, path: Path, rows: list) -> None:  # type: ignore[type-arg
         conn.execute("checkpoint")
     env = {**os.environ, "DATABASE_URL": url}
     start = time.perf_counter()
-    child = subprocess.Popen(
+    child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "loaders", str(path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,
         cwd=ROOT,
     )
+    peaks: dict[int, int] = {}
+    watcher = threading.Thread(target=watch_peak_rss, args=(child, peaks), daemon=True)
+    watcher.start()
     assert child.stdout is not None
     with child.stdout:
         output = child.stdout.read().decode()
-    _, status, usage = os.wait4(child.pid, 0)
+    child.wait()
     wall = time.perf_counter() - start
-    assert os.waitstatus_to_exitcode(status) == 0, output
+    watcher.join()
+    assert child.returncode == 0, output
     match = re.search(r"\(([\d,]+) rows/s\)", output)
     own = float(match.group(1).replace(",", "")) if match else float("nan")
+    of_writer, of_bare = n / writer, n / bare
     sys.stdout.write(
         f"rows {n:,}\n"
         f"  bare COPY (prepared rows)   {n / bare:>10,.0f} rows/s\n"
         f"  write_events (prepared)     {n / writer:>10,.0f} rows/s\n"
         f"  loader, own rate            {own:>10,.0f} rows/s  "
-        f"= {own / (n / writer):.0%} of write_events, {own / (n / bare):.0%} of bare COPY\n"
+        f"= {own / of_writer:.0%} of write_events, {own / of_bare:.0%} of bare COPY\n"
         f"  loader, wall incl. start-up {n / wall:>10,.0f} rows/s  "
-        f"= {n / wall / (n / writer):.0%} of write_events, {n / wall / (n / bare):.0%} of bare COPY\n"
-        f"  loader peak RSS             {usage.ru_maxrss / 1024:>10,.0f} MB\n"
+        f"= {n / wall / of_writer:.0%} of write_events, {n / wall / of_bare:.0%} of bare COPY\n"
+        f"  loader peak RSS (VmHWM)     "
+        + " + ".join(f"{kb / 1024:,.0f}" for kb in peaks.values())
+        + " MB (loader + reader process)\n"
     )
     sys.stdout.flush()
+
+
+def watch_peak_rss(child: subprocess.Popen[bytes], peaks: dict[int, int]) -> None:
+    """VmHWM of the loader and its reader (not ru_maxrss: Linux keeps ours across exec)."""
+    while child.poll() is None:
+        pids = [child.pid]
+        with contextlib.suppress(OSError):
+            children = Path(f"/proc/{child.pid}/task/{child.pid}/children").read_text()
+            pids += [int(p) for p in children.split()]
+        for pid in pids:
+            with contextlib.suppress(OSError, ValueError, StopIteration):
+                status = Path(f"/proc/{pid}/status").read_text().splitlines()
+                hwm = next(line for line in status if line.startswith("VmHWM:"))
+                peaks[pid] = max(peaks.get(pid, 0), int(hwm.split()[1]))
+        time.sleep(0.1)
 
 
 if __name__ == "__main__":
