@@ -1,0 +1,117 @@
+"""History-loader inputs without a database: formats, line limits, CSV records, progress."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import structlog.testing
+
+from core.events import EventError, check_properties
+from loaders import sources
+from loaders.progress import LogProgress
+from loaders.readers import csv_chunks, jsonl_chunks
+from loaders.schema import event_schema, validate_chunk
+from loaders.sources import LoadError, OverlongLine, Source, detect_format, iter_lines
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a.jsonl", ("jsonl", False)),
+        ("dir.v2/a.NDJSON.gz", ("jsonl", True)),
+        ("a.csv.gz", ("csv", True)),
+        ("a.json", (None, False)),
+        ("a.gz", (None, True)),
+        ("noext", (None, False)),
+    ],
+)
+def test_format_from_extension(name: str, expected: tuple[str | None, bool]) -> None:
+    assert detect_format(name) == expected
+
+
+def test_unknown_extension_and_missing_file_fail_before_loading(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("{}\n")
+    with pytest.raises(LoadError, match="use --format"):
+        sources.resolve_sources([str(tmp_path / "a.txt")], None)
+    assert sources.resolve_sources([str(tmp_path / "a.txt")], "jsonl")[0].format == "jsonl"
+    with pytest.raises(LoadError, match="no such file"):
+        sources.resolve_sources([str(tmp_path / "a.txt"), str(tmp_path / "b.csv")], "jsonl")
+    with pytest.raises(LoadError, match="only once"):
+        sources.resolve_sources(["-", "-"], "jsonl")
+
+
+def test_overlong_line_is_cut_and_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sources, "MAX_LINE_BYTES", 8)
+    lines = list(iter_lines(io.BytesIO(b"short\n" + b"x" * 30 + b"\nnext\nlast")))
+    assert lines == [b"short\n", b"x" * 8, b"next\n", b"last"]
+    assert type(lines[1]) is OverlongLine
+
+
+def chunks_of(reader: object, text: bytes, size: int = 100) -> list[object]:
+    source = Source("mem", "csv", False, len(text))
+    return list(reader(source, io.BytesIO(text), lambda: 0, size))  # type: ignore[operator]
+
+
+def test_csv_records_keep_their_first_line_number_and_text() -> None:
+    text = (
+        b"user_id,event_id,occurred_at,event_type\r\n"
+        b'u1,"multi\nline id",2024-01-01T00:00:00Z,click\r\n'
+        b"\r\n"
+        b"u2,e2,2024-01-01T00:00:00Z,\r\n"
+    )
+    [chunk] = chunks_of(csv_chunks, text)
+    assert chunk.lines == [2, 5]  # type: ignore[attr-defined]
+    assert chunk.texts[0] == 'u1,"multi\nline id",2024-01-01T00:00:00Z,click\r\n'  # type: ignore[attr-defined]
+    assert chunk.columns["event_id"] == ["multi\nline id", "e2"]  # type: ignore[attr-defined]
+    assert chunk.columns["event_type"] == ["click", None]  # type: ignore[attr-defined]
+    assert chunk.columns["properties"] == [None, None]  # type: ignore[attr-defined]
+
+
+def test_chunks_split_at_the_size_and_count_rejects_as_read() -> None:
+    text = b"".join(
+        b'{"event_id":"e%d","user_id":"u","event_type":"t","occurred_at":"2024-01-01T00:00:00Z"}\n'
+        % i
+        for i in range(5)
+    )
+    chunks = chunks_of(jsonl_chunks, text + b"[1]\n", size=2)
+    assert [len(c.lines) for c in chunks] == [2, 2, 1]  # type: ignore[attr-defined]
+    assert [c.read for c in chunks] == [2, 2, 2]  # type: ignore[attr-defined]
+
+
+def test_schema_keeps_good_rows_and_names_the_first_broken_rule() -> None:
+    now = datetime(2024, 6, 1, tzinfo=UTC)
+    text = (
+        b'{"event_id":"ok","user_id":"u","event_type":"t","occurred_at":"2024-01-01T00:00:00Z"}\n'
+        b'{"event_id":7,"user_id":"","event_type":"t","occurred_at":"bad"}\n'
+    )
+    [chunk] = chunks_of(jsonl_chunks, text)
+    rows, rejects = validate_chunk(event_schema(now, 86400), chunk, now, 86400)  # type: ignore[arg-type]
+    assert [r[0] for r in rows] == ["ok"]
+    assert rows[0][3] == datetime(2024, 1, 1, tzinfo=UTC)
+    assert rows[0][4] == "{}"
+    assert [(r.line, r.error) for r in rejects] == [(2, "event_id: must be a string, not number")]
+
+
+def test_properties_shortcuts_match_the_full_rules() -> None:
+    """The bracket-count and NUL-escape shortcuts in check_properties change no outcome."""
+    assert check_properties({"s": "[[[[{{{{" * 10}) == '{"s":"' + "[[[[{{{{" * 10 + '"}'
+    assert check_properties({"s": "\\u0000"}) == '{"s":"\\\\u0000"}'
+    assert check_properties({"k\x00": "v\x00"}) == '{"k\ufffd":"v\ufffd"}'
+    deep: dict[str, object] = {}
+    for _ in range(400):  # deeper than orjson can encode: still reported as too deep
+        deep = {"k": deep}
+    with pytest.raises(EventError, match="nested deeper than 32"):
+        check_properties(deep)
+
+
+def test_log_progress_reports_rate_percent_and_eta() -> None:
+    progress = LogProgress(total_bytes=1000, every=0)
+    with structlog.testing.capture_logs() as logs:
+        progress.update(rows=500, position=250)
+    [entry] = logs
+    assert entry["event"] == "load_progress"
+    assert (entry["rows"], entry["bytes"], entry["percent"]) == (500, 250, 25.0)
+    assert {"rows_per_s", "eta_s"} <= set(entry)
