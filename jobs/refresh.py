@@ -7,9 +7,10 @@ manual `eventmart refresh` always builds from what is in raw.events when it star
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -39,6 +40,7 @@ class RefreshResult:
     refreshed_at: datetime | None = None
     loaded_through: datetime | None = None
     errors: list[str] = field(default_factory=list)
+    skipped: bool = False  # nothing new since the last build: dbt was not started
 
 
 def dbt_project_dir() -> Path:
@@ -100,6 +102,37 @@ def run_dbt(settings: Settings, command: str = "run", *, full_refresh: bool = Fa
     return errors
 
 
+def incremental_models() -> list[str]:
+    """Names of the models that keep a watermark (every model but the staging view)."""
+    models = dbt_project_dir() / "dbt_project" / "models"
+    return sorted(
+        p.stem for layer in ("intermediate", "marts") for p in (models / layer).glob("*.sql")
+    )
+
+
+def lookback() -> timedelta:
+    """The dbt project's `lookback_seconds` var (dbt_project.yml)."""
+    text = (dbt_project_dir() / "dbt_project.yml").read_text("utf-8")
+    found = re.search(r"^\s*lookback_seconds:\s*([0-9.]+)", text, re.MULTILINE)
+    return timedelta(seconds=float(found.group(1)) if found else 0.0)
+
+
+def nothing_new(conn: psycopg.Connection) -> bool:
+    """True when every model was built and no raw row arrived since: dbt would do nothing.
+
+    Cheap (one probe of the loaded_at index), so a refresh with nothing new costs
+    milliseconds instead of dbt's start-up and per-model statements.
+    """
+    models = incremental_models()
+    try:
+        row = conn.execute(
+            query("jobs", "pending_work"), {"models": models, "lookback": lookback()}
+        ).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return False  # never built
+    return row is not None and row[0] == len(models) and not row[1]
+
+
 def read_refresh_status(conn: psycopg.Connection) -> tuple[datetime | None, datetime | None]:
     """(refreshed_at, loaded_through) of the last successful refresh, or Nones before any."""
     try:
@@ -128,8 +161,14 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
         lock_conn.execute(query("jobs", "refresh_lock"), {"lock_id": REFRESH_LOCK_ID})
         waited = time.monotonic() - started
         began = time.monotonic()
+        skipped = False
         try:
-            errors = run_dbt(settings, full_refresh=full_refresh)
+            skipped = not full_refresh and nothing_new(lock_conn)
+            if skipped:
+                lock_conn.execute(query("jobs", "touch_refresh_status"))
+                errors = []
+            else:
+                errors = run_dbt(settings, full_refresh=full_refresh)
         finally:
             _release_lock(lock_conn)
         seconds = time.monotonic() - began
@@ -146,6 +185,7 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
         refreshed_at=refreshed_at,
         loaded_through=loaded_through,
         errors=errors,
+        skipped=skipped,
     )
     observe_refresh(
         "success" if result.success else "failure",
@@ -160,6 +200,7 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
             full_refresh=full_refresh,
             seconds=result.seconds,
             waited_seconds=result.waited_seconds,
+            skipped=skipped,
             loaded_through=loaded_through.isoformat() if loaded_through else None,
         )
     return result
