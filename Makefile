@@ -47,7 +47,7 @@ bench: install
 	$(BIN)/python benchmark.py
 
 bench-quick: install
-	$(BIN)/python benchmark.py --quick
+	$(BIN)/python benchmark.py --quick --check
 
 clean:
 	rm -rf $(VENV) .eventmart .pytest_cache .mypy_cache .ruff_cache

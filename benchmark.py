@@ -744,6 +744,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--writer-chunk", type=int, default=10_000, help="rows per writer call")
     parser.add_argument("--refresh-interval", type=int, default=15, help="scheduler seconds")
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 unless every stage wrote every figure (CI)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.events = 100_000
@@ -781,7 +784,27 @@ def main(argv: list[str] | None = None) -> int:
     (args.output / f"{stamp}.md").write_text(render(report))
     print_table(report)
     console.print(f"written: {args.output / stamp}.json and .md")
+    if args.check:
+        missing = missing_figures(report, args.stages)
+        if missing:
+            console.print(f"[red]missing figures: {', '.join(missing)}[/red]")
+            return 1
+        console.print("check: every stage wrote every figure")
     return 0
+
+
+def missing_figures(report: dict[str, Any], stages: list[str]) -> list[str]:
+    """Stages or figures that are absent or null (CI checks completeness, never speed)."""
+    missing = [s for s in stages if not report["results"].get(s)]
+    missing += [
+        f"{stage}.{key}"
+        for stage, figures in report["results"].items()
+        for key, value in figures.items()
+        if value is None
+    ]
+    if set(STAGES) <= set(stages):
+        missing += [f"ratio.{k}" for k, v in report["ratios"].items() if v is None]
+    return missing
 
 
 if __name__ == "__main__":
