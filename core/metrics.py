@@ -71,9 +71,9 @@ ROWS_DUPLICATE = Counter(
 # --- Mart refresh (scheduler and `eventmart refresh`) ---------------------------------------
 REFRESH_DURATION = Histogram(
     "eventmart_refresh_duration_seconds",
-    "dbt mart refresh run time by outcome (success, failure, error = could not run)",
+    "Mart refresh run time by outcome (success, skipped = nothing new, failure, error)",
     ["outcome"],
-    buckets=(1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800),
+    buckets=(0.05, 0.25, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800),
 )
 REFRESH_LAST_SUCCESS = Gauge(
     "eventmart_refresh_last_success_timestamp_seconds",
@@ -129,7 +129,7 @@ def observe_refresh(outcome: str, seconds: float, loaded_through: float | None =
     scrape time from marts.refresh_status; here `time() - loaded_through` gives it too.
     """
     REFRESH_DURATION.labels(outcome).observe(seconds)
-    if outcome == "success":
+    if outcome in ("success", "skipped"):  # skipped: the marts were already up to date
         REFRESH_LAST_SUCCESS.set(time.time())
     if loaded_through is not None:
         MARTS_LOADED_THROUGH.set(loaded_through)

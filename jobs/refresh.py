@@ -188,7 +188,7 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
         skipped=skipped,
     )
     observe_refresh(
-        "success" if result.success else "failure",
+        "failure" if not result.success else "skipped" if skipped else "success",
         seconds,
         loaded_through.timestamp() if loaded_through else None,
     )
