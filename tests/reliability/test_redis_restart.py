@@ -1,4 +1,5 @@
-"""Redis (AOF, appendfsync everysec) restarted gracefully during ingest: no 202 is lost."""
+"""Redis (AOF, appendfsync everysec) restarted during ingest: no 202 is lost on a graceful
+restart; a crash (kill -9 of redis-server) is measured too, see docs/reliability.md."""
 
 from __future__ import annotations
 
@@ -40,9 +41,18 @@ def supervise(service: Service, stop: threading.Event) -> None:
 
 
 @pytest.mark.timeout(600)
-def test_redis_graceful_restart_loses_no_accepted_event(database: str, workdir: Path) -> None:
+@pytest.mark.parametrize("how", ["graceful", "crash"])
+def test_redis_restart_loses_no_accepted_event(database: str, workdir: Path, how: str) -> None:
+    events_total = EVENTS if how == "graceful" else EVENTS // 2
     with redis_server(workdir / "redis") as rds:
-        env = service_env(database, rds.url, EVENTMART_WORKER_MAINTENANCE_INTERVAL="5")
+        # A worker that loses Redis mid-job exits (RQ) and is restarted; its job is then an
+        # abandoned one, retried after the job timeout + 60 s + one maintenance interval.
+        env = service_env(
+            database,
+            rds.url,
+            EVENTMART_WORKER_MAINTENANCE_INTERVAL="5",
+            EVENTMART_JOB_TIMEOUT_SECONDS="10",
+        )
         api = Api(env, "redis-api").start()
         worker = Service(["worker"], env, "redis-worker").start()
         stop = threading.Event()
@@ -50,14 +60,17 @@ def test_redis_graceful_restart_loses_no_accepted_event(database: str, workdir: 
         supervisor.start()
         outage: dict[str, object] = {}
         try:
-            events = make_events(EVENTS, seed=11, prefix="redis")
+            events = make_events(events_total, seed=11, prefix=f"redis-{how}")
             ledger = Ledger()
             started = time.monotonic()
             threads = run_clients(api.url, batches(events, 500), ledger, 4, started + 400)
-            wait_until(lambda: len(ledger.accepted_ids) >= EVENTS // 3, 120, 0.05, "a third")
+            wait_until(lambda: len(ledger.accepted_ids) >= events_total // 3, 120, 0.05, "a third")
             accepted_before = len(ledger.accepted_ids)
             down_at = time.monotonic()
-            rds.shutdown()  # SHUTDOWN: the AOF is fsynced, then the server exits
+            if how == "graceful":
+                rds.shutdown()  # SHUTDOWN: the AOF is fsynced, then the server exits
+            else:
+                rds.kill()  # SIGKILL: what the OS has of the AOF survives, nothing is fsynced
             # While it is down, the API must answer at once: 503 on ingest and on /ready.
             with httpx.Client(base_url=api.url, timeout=10) as probe:
                 probe_started = time.monotonic()
@@ -71,8 +84,9 @@ def test_redis_graceful_restart_loses_no_accepted_event(database: str, workdir: 
             time.sleep(max(0.0, OUTAGE - (time.monotonic() - down_at)))
             rds.start()
             up_at = time.monotonic()
+            accepted_at_restart = len(ledger.accepted_ids)
             first_202_after = wait_until(
-                lambda: len(ledger.accepted_ids) > accepted_before + 500,
+                lambda: len(ledger.accepted_ids) > accepted_at_restart,
                 60,
                 0.05,
                 "a 202 after the restart",
@@ -107,9 +121,9 @@ def test_redis_graceful_restart_loses_no_accepted_event(database: str, workdir: 
         ids = landed_ids(database)
         accepted = ledger.accepted_ids
         figures = Figures(
-            scenario="redis_restart",
-            scale=f"{EVENTS} events in batches of 500, 4 clients, "
-            f"one graceful restart ({OUTAGE:g} s down)",
+            scenario=f"redis_restart_{how}",
+            scale=f"{events_total} events in batches of 500, 4 clients, "
+            f"one {'SHUTDOWN' if how == 'graceful' else 'kill -9'} + restart ({OUTAGE:g} s down)",
             sent=len(events),
             accepted=len(accepted),
             landed=distinct,
@@ -129,5 +143,9 @@ def test_redis_graceful_restart_loses_no_accepted_event(database: str, workdir: 
         assert outage["post_during_outage"] == 503 and outage["post_retry_after"]
         assert set(ledger.statuses) <= {202, 503}, ledger.statuses  # never a 500
         assert ledger.max_latency < 10  # never a hang
-        assert figures.lost == 0 and figures.duplicated == 0
-        assert ids == accepted and len(accepted) == len(events)
+        assert figures.duplicated == 0
+        assert len(accepted) == len(events)
+        if how == "graceful":
+            assert figures.lost == 0 and ids == accepted
+        # A crash is only measured: an acknowledged write the AOF had not yet written can be
+        # lost (Redis postpones writes while a slow fsync runs); docs/reliability.md has it.
