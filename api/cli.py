@@ -149,7 +149,9 @@ def load(
     ] = Path("eventmart-rejects.jsonl"),
     refresh: Annotated[bool, typer.Option(help="build the marts after loading")] = False,
     strict: Annotated[bool, typer.Option(help="exit 1 if any row was rejected")] = False,
-    chunk_size: Annotated[int, typer.Option(help="rows per validated, committed chunk")] = 20_000,
+    chunk_size: Annotated[
+        int, typer.Option(min=1, help="rows per validated, committed chunk")
+    ] = 20_000,
 ) -> None:
     """Import history files into raw.events (idempotent: re-runs count duplicates)."""
     import psycopg
@@ -162,30 +164,21 @@ def load(
     if format is not None and format not in FORMATS:
         typer.echo(f"error: --format must be one of {', '.join(FORMATS)}", err=True)
         raise typer.Exit(2)
-    progress = None
     try:
-        sizes = [Path(p).stat().st_size if p != "-" and Path(p).is_file() else None for p in paths]
-        total = None if None in sizes else sum(s or 0 for s in sizes)
-        progress = make_progress(total)
         summary = load_files(
             settings,
             paths,
             format=format,  # type: ignore[arg-type]  # checked against FORMATS above
             rejects_path=rejects,
             chunk_size=chunk_size,
-            progress=progress,
+            progress=make_progress,
         )
     except (LoadError, psycopg.Error) as exc:
-        if progress is not None:
-            progress.close()
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(3) from None
     except KeyboardInterrupt:
-        if progress is not None:
-            progress.close()
         typer.echo("interrupted: the chunks written so far are kept; run again to finish", err=True)
         raise typer.Exit(130) from None
-    progress.close()
     typer.echo(summary.line())
     if summary.rejects_file is not None:
         typer.echo(f"rejected rows: {summary.rejects_file}")

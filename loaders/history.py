@@ -14,7 +14,7 @@ import queue
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -168,11 +168,12 @@ def load_files(
     format: Format | None = None,
     rejects_path: Path = DEFAULT_REJECTS,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    progress: LoadProgress | None = None,
+    progress: Callable[[int | None], LoadProgress] | None = None,
 ) -> LoadSummary:
     """Load every path; return the counts. Raises `LoadError` when fatal (file, database).
 
-    Every chunk written before a fatal error stays written.
+    Every chunk written before a fatal error stays written. `progress` makes the progress
+    display, given the total input size (None when unknown, e.g. stdin).
     """
     if chunk_size < 1:
         raise LoadError("--chunk-size must be at least 1")
@@ -213,6 +214,12 @@ def load_files(
         except psycopg.OperationalError as exc:
             raise LoadError(f"database: cannot connect ({_first_line(exc)})") from None
         offsets = [sum(s.size or 0 for s in sources[:i]) for i in range(len(sources))]
+        sizes = [s.size for s in sources]
+        shown = (
+            progress(None if None in sizes else sum(s or 0 for s in sizes)) if progress else None
+        )
+        if shown is not None:
+            stack.callback(shown.close)  # made after the fork: the reader inherits no display
         while (item := _next_item(validated, reader)) is not None:
             if isinstance(item, BaseException):
                 raise item
@@ -230,8 +237,8 @@ def load_files(
             rejects.write(item.rejects)
             summary.read += item.read
             summary.rejected += len(item.rejects)
-            if progress is not None:
-                progress.update(summary.read, offsets[item.source_index] + item.bytes_consumed)
+            if shown is not None:
+                shown.update(summary.read, offsets[item.source_index] + item.bytes_consumed)
         summary.seconds = time.monotonic() - started
     summary.rejects_file = rejects_path if summary.rejected else None
     log.info(
