@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
@@ -156,6 +156,8 @@ def _next_item(validated: multiprocessing.Queue[object], reader: BaseProcess) ->
             return validated.get(timeout=1.0)
         except queue.Empty:
             if not reader.is_alive():
+                with suppress(queue.Empty):  # its last item may have landed just now
+                    return validated.get(timeout=0.5)
                 raise LoadError(
                     f"the reader process stopped unexpectedly (exit code {reader.exitcode})"
                 ) from None
