@@ -18,7 +18,9 @@ def test_refresh_lock_session_lost_gives_a_failed_result(
         # What a restart does to the lock holder's session: the server terminates it.
         terminated = db.execute(
             "select pg_terminate_backend(pid) from pg_locks "
-            "where locktype = 'advisory' and objid = %s",
+            "where locktype = 'advisory' and objid = %s "
+            # advisory locks are per database: never touch other test runs on the same server
+            "and database = (select oid from pg_database where datname = current_database())",
             (REFRESH_LOCK_ID,),
         ).fetchall()
         assert terminated == [(True,)]
