@@ -30,9 +30,9 @@ from core.db import connect
 from core.settings import Settings
 from loaders.progress import LoadProgress
 from loaders.readers import READERS, Chunk, Reject
-from loaders.schema import event_schema, validate_chunk
+from loaders.schema import ValidColumns, event_schema, validate_chunk
 from loaders.sources import Format, LoadError, Source, open_source, resolve_sources
-from loaders.writer import Row, write_events
+from loaders.writer import write_events
 
 log = structlog.get_logger(__name__)
 
@@ -94,7 +94,7 @@ class RejectsFile:
 
 @dataclass(frozen=True, slots=True)
 class _Validated:
-    rows: list[Row]
+    valid: ValidColumns  # columns, not row tuples: a third cheaper to pass between processes
     rejects: list[Reject]
     read: int
     source_index: int
@@ -132,9 +132,9 @@ def _produce(
     schema = event_schema(received_at, max_future_skew)
     try:
         for index, chunk in _chunks(sources, chunk_size, stdin):
-            rows, rejects = validate_chunk(schema, chunk, received_at, max_future_skew)
-            item = _Validated(rows, rejects, chunk.read, index, chunk.bytes_consumed)
-            del chunk, rows, rejects
+            valid, rejects = validate_chunk(schema, chunk, received_at, max_future_skew)
+            item = _Validated(valid, rejects, chunk.read, index, chunk.bytes_consumed)
+            del chunk, valid, rejects
             while True:
                 try:
                     out.put(item, timeout=0.5)
@@ -226,9 +226,9 @@ def load_files(
             if isinstance(item, BaseException):
                 raise item
             assert isinstance(item, _Validated)
-            if item.rows:
+            if item.valid.event_id:
                 try:
-                    result = write_events(conn, item.rows)
+                    result = write_events(conn, item.valid.rows(received_at))
                 except psycopg.OperationalError as exc:
                     raise LoadError(
                         f"database: {_first_line(exc)}; {summary.inserted:,} rows inserted "

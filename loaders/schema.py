@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from itertools import repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -102,16 +102,30 @@ def event_schema(now: datetime, max_future_skew: float) -> pa.DataFrameSchema:
     )
 
 
+class ValidColumns(NamedTuple):
+    """The rows that passed, column by column, in their stored form (cheap to pickle)."""
+
+    event_id: list[str]
+    user_id: list[str]
+    event_type: list[str]
+    occurred_at: list[datetime]
+    properties_json: list[str]
+
+    def rows(self, received_at: datetime) -> list[Row]:
+        """Rows for `write_events`, all received at `received_at`."""
+        return list(zip(*self, repeat(received_at), strict=False))
+
+
 def validate_chunk(
     schema: pa.DataFrameSchema,
     chunk: Chunk,
     received_at: datetime,
     max_future_skew: float,
-) -> tuple[list[Row], list[Reject]]:
-    """(rows for the raw writer, rejects) of one chunk; rejects include the reader's own."""
+) -> tuple[ValidColumns, list[Reject]]:
+    """(the valid rows, rejects) of one chunk; rejects include the reader's own."""
     rejects = list(chunk.rejects)
     if not chunk.lines:
-        return [], rejects
+        return ValidColumns([], [], [], [], []), rejects
     frame = pd.DataFrame({f: pd.Series(chunk.columns[f], dtype=object) for f in FIELDS})
     valid = schema.validate(frame, lazy=True)
     if len(valid) < len(frame):
@@ -128,18 +142,7 @@ def validate_chunk(
                     )
                 )
         rejects.sort(key=lambda r: r.line)
-    rows: list[Row] = list(
-        zip(
-            valid["event_id"].tolist(),
-            valid["user_id"].tolist(),
-            valid["event_type"].tolist(),
-            valid["occurred_at"].tolist(),
-            valid["properties"].tolist(),
-            repeat(received_at),
-            strict=False,
-        )
-    )
-    return rows, rejects
+    return ValidColumns(*(valid[f].tolist() for f in FIELDS)), rejects
 
 
 def _reason(event: dict[str, Any], received_at: datetime, max_future_skew: float) -> str:

@@ -88,10 +88,12 @@ def test_schema_keeps_good_rows_and_names_the_first_broken_rule() -> None:
         b'{"event_id":7,"user_id":"","event_type":"t","occurred_at":"bad"}\n'
     )
     [chunk] = chunks_of(jsonl_chunks, text)
-    rows, rejects = validate_chunk(event_schema(now, 86400), chunk, now, 86400)  # type: ignore[arg-type]
+    valid, rejects = validate_chunk(event_schema(now, 86400), chunk, now, 86400)  # type: ignore[arg-type]
+    rows = valid.rows(now)
     assert [r[0] for r in rows] == ["ok"]
     assert rows[0][3] == datetime(2024, 1, 1, tzinfo=UTC)
     assert rows[0][4] == "{}"
+    assert rows[0][5] is now
     assert [(r.line, r.error) for r in rejects] == [(2, "event_id: must be a string, not number")]
 
 
