@@ -61,7 +61,8 @@ def jsonl_chunks(
 ) -> Iterator[Chunk]:
     """Chunks of a JSON Lines stream; blank lines are skipped."""
     chunk = Chunk(source.name)
-    add_id, add_user, add_type, add_at, add_props = _appenders(chunk)
+    add_id, add_user, add_type, add_at, add_props, add_line, add_text = _appenders(chunk)
+    room = chunk_size
     for number, line in enumerate(iter_lines(stream), 1):
         if type(line) is OverlongLine:
             chunk.rejects.append(Reject(source.name, number, original_text(line), OVERLONG))
@@ -86,19 +87,22 @@ def jsonl_chunks(
         add_type(get("event_type"))
         add_at(get("occurred_at"))
         add_props(get("properties"))
-        chunk.lines.append(number)
-        chunk.texts.append(line)
-        if len(chunk.lines) >= chunk_size:
+        add_line(number)
+        add_text(line)
+        room -= 1
+        if not room:
             chunk.bytes_consumed = consumed()
             yield chunk
             chunk = Chunk(source.name)
-            add_id, add_user, add_type, add_at, add_props = _appenders(chunk)
+            add_id, add_user, add_type, add_at, add_props, add_line, add_text = _appenders(chunk)
+            room = chunk_size
     chunk.bytes_consumed = consumed()
     yield chunk
 
 
 def _appenders(chunk: Chunk) -> list[Callable[[Any], None]]:
-    return [chunk.columns[f].append for f in FIELDS]
+    """The `append` of each field's list, then of `lines` and `texts`."""
+    return [*(chunk.columns[f].append for f in FIELDS), chunk.lines.append, chunk.texts.append]
 
 
 def _csv_header(row: list[str] | None, name: str) -> list[int | None]:
