@@ -30,6 +30,11 @@ TIMESTAMP_PATTERN = re.compile(
     r"(?:([Zz])|([+-])(\d{2}):(\d{2}))?"
 )
 TIMESTAMP_RULE = "must be an RFC 3339 timestamp such as 2024-05-01T12:30:00Z"
+# The most common form, with in-range clock fields, for a fast path through the C parser.
+# ASCII digits only: `\d` would also match other scripts' digits, which take the general path.
+ZULU_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?Z"
+)
 
 
 class ValidEvent(NamedTuple):
@@ -83,6 +88,12 @@ def json_depth(value: Any, limit: int) -> int:
 
 def parse_timestamp(text: str) -> datetime:
     """Parse the contract's timestamp form into an aware UTC datetime (fraction truncated to µs)."""
+    if ZULU_TIMESTAMP.fullmatch(text):
+        # Same result as the general path below (fraction truncated, UTC), several times faster.
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:  # e.g. 2024-02-30
+            raise EventError(f"occurred_at: {text!r} is not a valid date and time") from None
     match = TIMESTAMP_PATTERN.fullmatch(text)
     if match is None:
         raise EventError(f"occurred_at: {TIMESTAMP_RULE}")

@@ -117,3 +117,39 @@ def test_log_progress_reports_rate_percent_and_eta() -> None:
     assert entry["event"] == "load_progress"
     assert (entry["rows"], entry["bytes"], entry["percent"]) == (500, 250, 25.0)
     assert {"rows_per_s", "eta_s"} <= set(entry)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-05-01T12:00:00Z",
+        "2024-05-01T23:59:59.999999999Z",
+        "2024-05-01T00:00:00.1Z",
+        "2024-05-01T12:34:56.1234567Z",
+        "2024-02-29T12:00:00Z",
+        "2023-02-29T12:00:00Z",
+        "2024-02-30T00:00:00Z",
+        "2024-13-01T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999999Z",
+        "2024-05-01T24:00:00Z",
+        "2024-05-01T12:60:00Z",
+        "2024-05-01T12:00:60Z",
+        "\u0662\u0660\u0662\u0664-05-01T12:00:00Z",  # Arabic-Indic digits: the general path
+    ],
+)
+def test_fast_zulu_timestamps_match_the_general_parser(text: str) -> None:
+    """parse_timestamp's fast path (…Z) agrees with its general path (…+00:00) in every case."""
+    from core.events import parse_timestamp
+
+    def outcome(value: str) -> object:
+        try:
+            return parse_timestamp(value)
+        except EventError as exc:
+            return str(exc).replace("+00:00", "Z")
+
+    fast, general = outcome(text), outcome(text.replace("Z", "+00:00"))
+    assert fast == general
+    if isinstance(fast, datetime):
+        assert fast.utcoffset() is not None and not fast.utcoffset()
