@@ -26,6 +26,8 @@ log = structlog.get_logger(__name__)
 
 # Shared by every refreshing process (scheduler, `eventmart refresh`, `eventmart load --refresh`).
 REFRESH_LOCK_ID = 0x6D617274  # "mart"
+# New rows touching more than this share of the marts' days: rebuild instead of delete+insert.
+FULL_REBUILD_SHARE = 0.5
 PROJECT_DIR = Path(__file__).resolve().parent.parent  # holds dbt_project.yml and profiles.yml
 
 
@@ -133,6 +135,18 @@ def nothing_new(conn: psycopg.Connection) -> bool:
     return row is not None and row[0] == len(models) and not row[1]
 
 
+def mostly_new(conn: psycopg.Connection) -> bool:
+    """True when the new rows touch over FULL_REBUILD_SHARE of the days the marts hold
+    (a backfill): a rebuild from scratch is then cheaper than delete+insert, same result."""
+    try:
+        row = conn.execute(
+            query("jobs", "touched_days"), {"models": incremental_models(), "lookback": lookback()}
+        ).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return False  # never built: dbt builds everything anyway
+    return row is not None and row[1] > 0 and row[0] > FULL_REBUILD_SHARE * row[1]
+
+
 def read_refresh_status(conn: psycopg.Connection) -> tuple[datetime | None, datetime | None]:
     """(refreshed_at, loaded_through) of the last successful refresh, or Nones before any."""
     try:
@@ -168,7 +182,10 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
                 lock_conn.execute(query("jobs", "touch_refresh_status"))
                 errors = []
             else:
-                errors = run_dbt(settings, full_refresh=full_refresh)
+                rebuild = full_refresh or mostly_new(lock_conn)
+                if rebuild and not full_refresh:
+                    log.info("refresh_rebuilds", reason="new rows touch most days")
+                errors = run_dbt(settings, full_refresh=rebuild)
         finally:
             _release_lock(lock_conn)
         seconds = time.monotonic() - began

@@ -22,3 +22,16 @@
         )
         and events.event_date in (select days.event_date from {{ days_relation }} as days)
 {%- endmacro %}
+
+{#
+  Rows of a model whose date column is one of the given days, through the model's date index
+  (one range covering the days, then only the days asked for).
+#}
+{% macro rows_on_days(relation, date_column, days_relation) -%}
+    select rows_on_days.*
+    from {{ relation }} as rows_on_days
+    where
+        rows_on_days.{{ date_column }} >= (select min(d.event_date) from {{ days_relation }} as d)
+        and rows_on_days.{{ date_column }} <= (select max(d.event_date) from {{ days_relation }} as d)
+        and rows_on_days.{{ date_column }} in (select d.event_date from {{ days_relation }} as d)
+{%- endmacro %}

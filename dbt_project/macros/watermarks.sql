@@ -92,3 +92,9 @@
         select 1
     {%- endif -%}
 {% endmacro %}
+
+{# Per-build settings: sorts of a few hundred thousand rows stay in memory; no JIT start-up. #}
+{% macro session_settings() %}
+    set local work_mem = '128MB';
+    set local jit = off
+{% endmacro %}

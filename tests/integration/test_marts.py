@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+import jobs.refresh
 from core.settings import Settings
 from jobs.refresh import refresh_marts
 from tests.conftest import REPO_ROOT
@@ -29,9 +31,11 @@ from tests.integration.marts_support import (
 
 
 @pytest.fixture
-def marts(db: psycopg.Connection) -> Iterator[psycopg.Connection]:
-    """An empty raw.events and no marts yet."""
+def marts(db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch) -> Iterator[psycopg.Connection]:
+    """An empty raw.events and no marts yet; refreshes stay incremental even when late
+    events touch most days (the shortcut to a rebuild is tested on its own)."""
     drop_marts(db)
+    monkeypatch.setattr(jobs.refresh, "FULL_REBUILD_SHARE", 2.0)
     yield db
 
 
@@ -238,3 +242,27 @@ def test_dbt_build_data_tests_and_unit_tests_pass(
     assert run_dbt(settings, "build") == []
     write(marts, generate_history(seed=5)[1])
     assert run_dbt(settings, "build") == []
+
+
+def test_new_rows_touching_most_days_rebuild_from_scratch(
+    marts: psycopg.Connection,
+    settings: Settings,
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(jobs.refresh, "FULL_REBUILD_SHARE", 0.5)
+    days = [f"2026-04-{d:02d}T10:00:00Z" for d in range(1, 11)]
+    write(marts, [Event(f"r-{i}", f"u-{i}", "view", day) for i, day in enumerate(days)])
+    refresh(settings)
+    write(marts, [Event(f"late-{i}", "late", "view", day) for i, day in enumerate(days[:6])])
+    assert jobs.refresh.mostly_new(marts)  # 6 of 10 days touched
+    refresh(settings)
+    expected = Expected(
+        [Event(f"r-{i}", f"u-{i}", "view", d) for i, d in enumerate(days)]
+        + [Event(f"late-{i}", "late", "view", d) for i, d in enumerate(days[:6])]
+    )
+    check_api(client, expected)
+    time.sleep(1.1)  # past the 1 s lookback: the next refresh moves the watermarks beyond them
+    refresh(settings)
+    write(marts, [Event("one-more", "late", "view", days[-1])])
+    assert not jobs.refresh.mostly_new(marts)

@@ -15,9 +15,7 @@ affected_days as (
 ),
 
 scoped as (
-    select user_days.*
-    from user_days
-    inner join affected_days on user_days.event_date = affected_days.event_date
+    {{ rows_on_days(ref('int_user_days'), 'event_date', 'affected_days') }}
 ),
 {% else %}
 scoped as (

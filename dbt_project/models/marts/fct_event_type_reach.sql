@@ -23,9 +23,7 @@ affected_days as (
 ),
 
 scoped as (
-    select type_days.*
-    from type_days
-    inner join affected_days on type_days.event_date = affected_days.event_date
+    {{ rows_on_days(ref('int_user_event_type_days'), 'event_date', 'affected_days') }}
 ),
 {% else %}
 scoped as (

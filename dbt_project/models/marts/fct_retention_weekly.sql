@@ -18,18 +18,18 @@ first_seen as (
 ),
 
 {% if is_incremental() %}
-affected_weeks as (
-    select distinct {{ iso_week('event_date') }} as activity_week
-    from ({{ retention_affected_days() }}) as affected_days
+-- every day of every affected ISO week
+affected_days as (
+    select distinct (weeks.activity_week + day_of_week.n)::date as event_date
+    from (
+        select distinct {{ iso_week('event_date') }} as activity_week
+        from ({{ retention_affected_days() }}) as touched
+    ) as weeks
+    cross join generate_series(0, 6) as day_of_week (n)
 ),
 
 scoped as (
-    select user_days.*
-    from user_days
-    inner join affected_weeks
-        on
-            user_days.event_date >= affected_weeks.activity_week
-            and user_days.event_date < affected_weeks.activity_week + 7
+    {{ rows_on_days(ref('int_user_days'), 'event_date', 'affected_days') }}
 ),
 {% else %}
 scoped as (
