@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,3 +45,4 @@ def workdir() -> Iterator[Path]:
     path = Path("/tmp") / f"eventmart-rel-{uuid.uuid4().hex[:8]}"
     path.mkdir(mode=0o777)
     yield path
+    shutil.rmtree(path, ignore_errors=True)

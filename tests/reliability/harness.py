@@ -169,6 +169,9 @@ class EmbeddedPostgres:
         self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", log, "start")
 
     def close(self) -> None:
+        # pgserver only stops the postmaster it started itself; after a restart that is gone.
+        with suppress(subprocess.CalledProcessError):
+            self.stop()
         self.server.cleanup()
 
 

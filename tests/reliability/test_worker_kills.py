@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -65,25 +67,28 @@ def test_worker_killed_mid_write_loses_and_duplicates_nothing(database: str, wor
         worker = Service(["worker"], env, "kill-worker").start()
         try:
             events = make_events(EVENTS, seed=7, prefix="kill")
+            bodies = batches(events, 500)
+            # The stream goes out in KILLS + 1 consecutive slices; each kill happens while the
+            # worker is landing its slice, so every kill finds a write to interrupt.
+            cuts = [len(bodies) * i // (KILLS + 1) for i in range(KILLS + 2)]
+            slices = [bodies[a:b] for a, b in itertools.pairwise(cuts)]
             ledger = Ledger()
             started = time.monotonic()
-            threads = run_clients(api.url, batches(events, 500), ledger, 4, started + 600)
+            deadline = started + 600
+            threads: list[threading.Thread] = []
             kills: list[dict[str, Any]] = []
             with (
                 psycopg.connect(database, autocommit=True) as locker,
                 psycopg.connect(database, autocommit=True) as watcher,
             ):
                 for k in range(KILLS):
-                    # Let some batches land between kills, so each kill hits a different job.
-                    floor = landed_counts(database)[0] + 1000
-                    wait_until(
-                        lambda f=floor: landed_counts(database)[0] >= f, 120, 0.1, "progress"
-                    )
+                    landed_before = landed_counts(database)[0]
                     if k % 2 == 0:
                         # Block the INSERT with a table lock: the worker is then provably inside
                         # write_events, its transaction open and its batch copied.
                         with locker.transaction():
                             locker.execute("lock table raw.events in share mode")
+                            threads += run_clients(api.url, slices[k], ledger, 4, deadline)
                             writer = poll_for(
                                 lambda: writer_in_transaction(watcher, True),
                                 60,
@@ -91,9 +96,10 @@ def test_worker_killed_mid_write_loses_and_duplicates_nothing(database: str, wor
                                 "the worker to block inside the write",
                             )
                             worker.kill9()
-                            kills.append({"mode": "blocked INSERT", **writer})
+                        mode = "blocked INSERT"
                     else:
                         # Kill at whatever point of the write the worker happens to be.
+                        threads += run_clients(api.url, slices[k], ledger, 4, deadline)
                         writer = poll_for(
                             lambda: writer_in_transaction(watcher, False),
                             60,
@@ -101,8 +107,10 @@ def test_worker_killed_mid_write_loses_and_duplicates_nothing(database: str, wor
                             "the worker inside a write transaction",
                         )
                         worker.kill9()
-                        kills.append({"mode": "mid-transaction", **writer})
+                        mode = "mid-transaction"
+                    kills.append({"mode": mode, "landed_before": landed_before, **writer})
                     worker.start()
+                threads += run_clients(api.url, slices[KILLS], ledger, 4, deadline)
             last_kill = time.monotonic()
             for thread in threads:
                 thread.join(timeout=600)
