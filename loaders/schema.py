@@ -22,6 +22,7 @@ import pandera.pandas as pa
 from core.events import (
     MAX_EVENT_ID_CHARS,
     MAX_TEXT_CHARS,
+    NUL,
     EventError,
     check_occurred_at,
     check_properties,
@@ -114,6 +115,40 @@ class ValidColumns(NamedTuple):
     def rows(self, received_at: datetime) -> list[Row]:
         """Rows for `write_events`, all received at `received_at`."""
         return list(zip(*self, repeat(received_at), strict=False))
+
+    def pack(self) -> PackedColumns:
+        """For another process: each text column as one string joined on NUL, which no
+        stored text holds (the rules replace it; JSON escapes it); pickles ~2x faster."""
+        return PackedColumns(
+            len(self.event_id),
+            NUL.join(self.event_id),
+            NUL.join(self.user_id),
+            NUL.join(self.event_type),
+            self.occurred_at,
+            NUL.join(self.properties_json),
+        )
+
+
+class PackedColumns(NamedTuple):
+    """`ValidColumns.pack()`'s result."""
+
+    rows_count: int
+    event_id: str
+    user_id: str
+    event_type: str
+    occurred_at: list[datetime]
+    properties_json: str
+
+    def unpack(self) -> ValidColumns:
+        if not self.rows_count:
+            return ValidColumns([], [], [], [], [])
+        return ValidColumns(
+            self.event_id.split(NUL),
+            self.user_id.split(NUL),
+            self.event_type.split(NUL),
+            self.occurred_at,
+            self.properties_json.split(NUL),
+        )
 
 
 def validate_chunk(

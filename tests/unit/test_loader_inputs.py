@@ -89,6 +89,7 @@ def test_schema_keeps_good_rows_and_names_the_first_broken_rule() -> None:
     )
     [chunk] = chunks_of(jsonl_chunks, text)
     valid, rejects = validate_chunk(event_schema(now, 86400), chunk, now, 86400)  # type: ignore[arg-type]
+    assert valid.pack().unpack() == valid
     rows = valid.rows(now)
     assert [r[0] for r in rows] == ["ok"]
     assert rows[0][3] == datetime(2024, 1, 1, tzinfo=UTC)
