@@ -110,6 +110,13 @@ def test_worker_killed_mid_write_loses_and_duplicates_nothing(database: str, wor
                         mode = "mid-transaction"
                     kills.append({"mode": mode, "landed_before": landed_before, **writer})
                     worker.start()
+                    # The restarted worker lands something before the next kill.
+                    wait_until(
+                        lambda n=landed_before: landed_counts(database)[0] >= n + 500,
+                        120,
+                        0.05,
+                        "the restarted worker to land a batch",
+                    )
                 threads += run_clients(api.url, slices[KILLS], ledger, 4, deadline)
             last_kill = time.monotonic()
             for thread in threads:
