@@ -82,6 +82,15 @@ def test_worker_killed_mid_write_loses_and_duplicates_nothing(database: str, wor
                 psycopg.connect(database, autocommit=True) as watcher,
             ):
                 for k in range(KILLS):
+                    # Kills spread over the whole stream: the earlier slices have landed, but
+                    # for the jobs abandoned by earlier kills (they wait for their expiry).
+                    posted = 500 * cuts[k]
+                    wait_until(
+                        lambda p=posted, k=k: landed_counts(database)[0] >= p - 500 * (k + 1),
+                        300,
+                        0.1,
+                        "the earlier slices to land",
+                    )
                     landed_before = landed_counts(database)[0]
                     if k % 2 == 0:
                         # Block the INSERT with a table lock: the worker is then provably inside
