@@ -1,12 +1,13 @@
 -- Grain: one row per (event_date, event_type, previous_event_date) (the last may be null).
 -- active_users: users active with that type that day whose previous such day was
 -- previous_event_date.
--- Distinct users of a type over [from, to] = sum(active_users) over the range's days where
--- previous_event_date is null or before `from`; events = sum(events) over the range.
+-- Distinct users of a type over [from, to] = its user-days in the range minus the rows with
+-- from <= previous_event_date and event_date <= to (a user's later days in the range).
 {{ config(
     unique_key='event_date',
     indexes=[
         {'columns': ['event_date', 'event_type', 'previous_event_date'], 'unique': True},
+        {'columns': ['previous_event_date', 'event_date']},
     ],
 ) }}
 
