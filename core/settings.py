@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     worker_maintenance_interval: int = 30  # seconds between RQ registry clean-ups
     job_result_ttl_seconds: int = 3600
     job_failure_ttl_seconds: int = 7 * 24 * 3600
+    batch_payload_ttl_seconds: int = 30 * 24 * 3600  # a queued batch's rows, until landed
     job_retry_intervals: Annotated[list[int], NoDecode] = [1, 5, 15, 60, 300]
 
     # Refresh

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import orjson
 import psycopg
+import redis
 import structlog
+from rq import get_current_job
 
 from core.db import connect
 from core.metrics import ROWS_DUPLICATE, ROWS_INSERTED
@@ -37,14 +39,33 @@ def decode_batch(payload: bytes) -> list[Row]:
     return [tuple(r) for r in orjson.loads(payload)]
 
 
-def land_batch(payload: bytes) -> dict[str, int]:
-    """Write one batch exactly once; safe to run again (retried rows count as duplicates)."""
+def batch_key(job_id: str) -> str:
+    """The Redis key holding a queued batch's rows until they have landed."""
+    return f"eventmart:batch:{job_id}"
+
+
+def land_batch(key: str, connection: redis.Redis | None = None) -> dict[str, int]:
+    """Write one batch exactly once; safe to run again (retried rows count as duplicates).
+
+    The rows are deleted from Redis only after their COMMIT, so a retry that finds them gone
+    (the worker died between the two) has nothing left to land.
+    """
+    job = get_current_job()
+    connection = connection or (job.connection if job else None)
+    if connection is None:
+        raise RuntimeError("land_batch runs in an RQ job or is given a Redis connection")
+    payload = connection.get(key)
+    if payload is None:
+        events = int((job.meta or {}).get("events", 0)) if job else 0
+        log.warning("batch_already_landed", key=key)
+        return {"inserted": 0, "duplicates": events}
     rows = decode_batch(payload)
     try:
         result = write_events(_db(), rows)
     except psycopg.OperationalError:
         reset_connection()  # the next try reconnects; RQ's Retry schedules it
         raise
+    connection.delete(key)
     ROWS_INSERTED.labels("api").inc(result.inserted)
     ROWS_DUPLICATE.labels("api").inc(result.duplicates)
     log.info(

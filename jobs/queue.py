@@ -12,7 +12,7 @@ from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
 
 from core.settings import Settings
-from jobs.ingest import land_batch
+from jobs.ingest import batch_key, land_batch
 from loaders.writer import Row
 
 RETRYABLE_DEAD_STATES = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
@@ -45,7 +45,10 @@ def enqueue_batch(
 ) -> Enqueued:
     """Queue one batch as one job; an identical batch still pending or done is not queued again."""
     job_id = batch_job_id(rows)
-    payload = orjson.dumps(rows)  # datetimes become RFC 3339 text, which COPY reads back
+    key = batch_key(job_id)
+    # The rows live beside the job, not inside it: RQ re-compresses a job's arguments on
+    # every save, which cost more than landing the batch. NX keeps a pending copy as it is.
+    queue.connection.set(key, orjson.dumps(rows), ex=settings.batch_payload_ttl_seconds, nx=True)
     options = {
         "job_id": job_id,
         "unique": True,
@@ -59,11 +62,14 @@ def enqueue_batch(
         "description": f"land {len(rows)} events",
     }
     try:
-        return Enqueued(queue.enqueue(land_batch, payload, **options), new=True)
+        return Enqueued(queue.enqueue(land_batch, key, **options), new=True)
     except DuplicateJobError:
         existing = Job.fetch(job_id, connection=queue.connection)
-        if existing.get_status(refresh=True) not in RETRYABLE_DEAD_STATES:
+        status = existing.get_status(refresh=True)
+        if status == JobStatus.FINISHED:
+            queue.connection.delete(key)  # landed before; the copy set above is not needed
+        if status not in RETRYABLE_DEAD_STATES:
             return Enqueued(existing, new=False)
         # The earlier copy gave up for good: this retry must land the events after all.
         existing.delete()
-        return Enqueued(queue.enqueue(land_batch, payload, **options), new=True)
+        return Enqueued(queue.enqueue(land_batch, key, **options), new=True)

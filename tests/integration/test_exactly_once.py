@@ -37,7 +37,7 @@ def test_same_batch_posted_three_times_is_queued_and_stored_once(
     assert queue.count == 1  # the job id is derived from the batch content
     drain(queue)
     assert count_events(db) == 100
-    # Posted again after it landed: queued again, and every row is a duplicate.
+    # Posted again after it landed: the finished job stands for it; nothing new lands.
     client.post("/events", json=events)
     drain(queue)
     assert count_events(db) == 100
@@ -69,15 +69,33 @@ def test_job_run_again_after_commit_counts_duplicates(
 ) -> None:
     rows, _, _ = triage(batch(0, 25), datetime.now(UTC), settings, False)
     job = enqueue_batch(queue, rows, settings).job
+    key = job.args[0]
+    payload = queue.connection.get(key)
+    assert payload is not None
     drain(queue)
     assert Job.fetch(job.id, connection=queue.connection).return_value() == {
         "inserted": 25,
         "duplicates": 0,
     }
-    # A retry of the same job (as after a worker died between COMMIT and acknowledging).
-    payload = job.args[0]
-    assert land_batch(payload) == {"inserted": 0, "duplicates": 25}
+    assert queue.connection.get(key) is None  # the rows leave Redis once committed
+    # A retry after the COMMIT but before the rows were deleted: every row is a duplicate.
+    queue.connection.set(key, payload)
+    assert land_batch(key, queue.connection) == {"inserted": 0, "duplicates": 25}
+    # A retry after they were deleted: nothing left to land, nothing lost.
+    assert land_batch(key, queue.connection) == {"inserted": 0, "duplicates": 0}
     assert count_events(db) == 25
+
+
+def test_retried_post_of_a_landed_batch_leaves_no_rows_in_redis(
+    client: TestClient, queue: Queue, db: psycopg.Connection
+) -> None:
+    events = batch(0, 10)
+    client.post("/events", json=events)
+    drain(queue)
+    assert client.post("/events", json=events).status_code == 202  # job finished: not requeued
+    assert queue.count == 0
+    assert [k for k in queue.connection.scan_iter("eventmart:batch:*")] == []
+    assert count_events(db) == 10
 
 
 def test_writer_reports_inserted_and_duplicates(db: psycopg.Connection, settings: Settings) -> None:
