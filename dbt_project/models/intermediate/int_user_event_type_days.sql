@@ -3,7 +3,7 @@
 -- in a date range exactly once, at the first row in it whose previous day lies before the
 -- range, which lets the top-events read count distinct users over any range from a small
 -- aggregate (fct_event_type_reach) instead of scanning users.
--- Incremental: every (type, user) row on a touched day is recomputed; the other rows of those
+-- Incremental: every (type, user) row on a touched day is recomputed; later rows of those
 -- (type, user) pairs are rewritten only when a late event changed their previous day.
 -- updated_at (the build's transaction time) tells the marts which rows changed.
 {{ config(
@@ -39,13 +39,18 @@ recomputed as (
     group by event_type, user_id, event_date
 ),
 
+-- per touched (type, user): the first recomputed day
 affected_pairs as (
-    select distinct
+    select
         event_type,
-        user_id
+        user_id,
+        min(event_date) as first_day
     from recomputed
+    group by event_type, user_id
 ),
 
+-- the stored rows a recomputed row can affect or needs: the last one before the pair's first
+-- recomputed day (the anchor, never rewritten) and every later one not being recomputed
 kept as (
     select
         existing.event_type,
@@ -53,12 +58,24 @@ kept as (
         existing.event_date,
         existing.events,
         existing.loaded_at,
-        existing.previous_event_date
-    from {{ this }} as existing
-    inner join affected_pairs
+        existing.previous_event_date,
+        existing.event_date > affected_pairs.first_day as may_change
+    from affected_pairs
+    inner join {{ this }} as existing
         on
-            existing.event_type = affected_pairs.event_type
-            and existing.user_id = affected_pairs.user_id
+            affected_pairs.event_type = existing.event_type
+            and affected_pairs.user_id = existing.user_id
+            and existing.event_date >= coalesce(
+                (
+                    select max(anchor.event_date)
+                    from {{ this }} as anchor
+                    where
+                        anchor.event_type = affected_pairs.event_type
+                        and anchor.user_id = affected_pairs.user_id
+                        and anchor.event_date < affected_pairs.first_day
+                ),
+                affected_pairs.first_day
+            )
     where existing.event_date not in (select a.event_date from affected_days as a)
 ),
 
@@ -70,6 +87,7 @@ combined as (
         events,
         loaded_at,
         true as recomputed,
+        true as may_change,
         null::date as stored_previous_date
     from recomputed
     union all
@@ -80,6 +98,7 @@ combined as (
         events,
         loaded_at,
         false as recomputed,
+        may_change,
         previous_event_date as stored_previous_date
     from kept
 ),
@@ -92,6 +111,7 @@ combined as (
         count(*) as events,
         max(loaded_at) as loaded_at,
         true as recomputed,
+        true as may_change,
         null::date as stored_previous_date
     from events
     group by event_type, user_id, event_date
@@ -119,7 +139,7 @@ final as (
     from with_previous
     where
         recomputed
-        or previous_event_date is distinct from stored_previous_date
+        or (may_change and previous_event_date is distinct from stored_previous_date)
 )
 
 select * from final
