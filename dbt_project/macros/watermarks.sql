@@ -62,12 +62,15 @@
     where model_name = '{{ this.name }}'
 {% endmacro %}
 
-{# The earliest loaded_at an incremental run of this model must look at. #}
-{% macro window_start() -%}
+{#
+  The earliest loaded_at an incremental run of this model must look at. Without the lookback
+  for times set inside dbt builds (updated_at), which the refresh lock already serializes.
+#}
+{% macro window_start(lookback=true) -%}
     (
         select
             coalesce(max(w.safe_from), '-infinity'::timestamptz)
-            - interval '{{ var("lookback_seconds") | int }} seconds'
+            - interval '{{ (var("lookback_seconds") | int) if lookback else 0 }} seconds'
         from {{ watermark_table() }} as w
         where w.model_name = '{{ this.name }}'
     )
