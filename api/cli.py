@@ -72,6 +72,7 @@ def serve(
             log_config=None,  # keep our JSON logging
             access_log=False,
             proxy_headers=False,  # client addresses: see EVENTMART_TRUSTED_PROXY_HEADER
+            http="api.server:HeadDeadlineProtocol",  # slow request heads are cut off
         )
     finally:
         if own_metrics_dir is not None:

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     max_future_skew: Annotated[float, NoDecode] = 24 * 3600  # seconds, or `24h`, `90m`
     wait_timeout: Annotated[float, NoDecode] = 10.0  # seconds, or `10s`
     body_timeout: Annotated[float, NoDecode] = 30.0  # the whole request body must arrive in this
+    header_timeout: Annotated[float, NoDecode] = 10.0  # and each request line + headers in this
     max_queue_depth: int = 10_000
 
     # Queue
@@ -63,7 +64,9 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("max_future_skew", "wait_timeout", "body_timeout", mode="before")
+    @field_validator(
+        "max_future_skew", "wait_timeout", "body_timeout", "header_timeout", mode="before"
+    )
     @classmethod
     def _duration(cls, value: object) -> object:
         """`24h`, `90m`, `30s` or a plain number of seconds."""

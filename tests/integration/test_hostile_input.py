@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+import time
+
+import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -70,3 +74,42 @@ def test_malformed_wait_parameter_is_a_documented_422(
         "#/components/schemas/HTTPValidationError",
     }
     assert {"IngestResult", "HTTPValidationError"} <= spec["components"]["schemas"].keys()
+
+
+@pytest.fixture
+def one_second_head_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVENTMART_HEADER_TIMEOUT", "1s")  # read by the `live_api` process
+
+
+def seconds_until_closed(sock: socket.socket, drip: bytes, pause: float, limit: float) -> float:
+    """Send `drip` slowly; how long until the server closes the connection."""
+    started = time.monotonic()
+    sock.settimeout(pause)
+    while time.monotonic() - started < limit:
+        try:
+            sock.sendall(drip)
+            if sock.recv(1024) == b"":
+                break
+        except TimeoutError:
+            continue
+        except OSError:
+            break
+    return time.monotonic() - started
+
+
+def test_slow_request_head_and_idle_connection_are_cut_off(
+    one_second_head_deadline: None, live_api: str
+) -> None:
+    """uvicorn alone waits for ever on a request head sent a header line at a time."""
+    port = int(live_api.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as slow:
+        slow.sendall(b"POST /events HTTP/1.1\r\nHost: x\r\n")
+        assert seconds_until_closed(slow, b"X-Drip: 1\r\n", 0.2, 10) < 3
+    with socket.create_connection(("127.0.0.1", port)) as idle:
+        idle.settimeout(10)
+        started = time.monotonic()
+        assert idle.recv(1) == b""
+        assert time.monotonic() - started < 3
+    # Ordinary keep-alive traffic is unaffected.
+    with httpx.Client(base_url=live_api) as http:
+        assert [http.get("/health").status_code for _ in range(3)] == [200, 200, 200]

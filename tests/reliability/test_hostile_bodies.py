@@ -17,6 +17,7 @@ import pytest
 from tests.reliability.harness import Api, Figures, record, redis_server, service_env
 
 BODY_TIMEOUT = 3  # EVENTMART_BODY_TIMEOUT for this API
+HEADER_TIMEOUT = 3  # EVENTMART_HEADER_TIMEOUT for this API
 MIB = 1024 * 1024
 GOOD = {
     "event_id": "h-1",
@@ -165,7 +166,13 @@ def test_hostile_bodies_get_clear_4xx_and_memory_stays_bounded(
 ) -> None:
     with redis_server(workdir / "redis") as rds:
         api = Api(
-            service_env(database, rds.url, EVENTMART_BODY_TIMEOUT=f"{BODY_TIMEOUT}s"), "hostile-api"
+            service_env(
+                database,
+                rds.url,
+                EVENTMART_BODY_TIMEOUT=f"{BODY_TIMEOUT}s",
+                EVENTMART_HEADER_TIMEOUT=f"{HEADER_TIMEOUT}s",
+            ),
+            "hostile-api",
         ).start()
         outcomes: list[dict[str, Any]] = []
         try:
@@ -233,6 +240,29 @@ def test_hostile_bodies_get_clear_4xx_and_memory_stays_bounded(
                 )
                 assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
 
+                # Slow request head (slowloris): one byte of a header every 0.5 s; and a
+                # connection that never sends anything. Both are closed at the head deadline.
+                for name, start, drip in [
+                    (
+                        "slow headers (1 byte / 0.5 s)",
+                        b"POST /events HTTP/1.1\r\nHost: x\r\n",
+                        b"X-Drip: 1\r\n" * 20,
+                    ),
+                    ("connection opened, nothing sent", b"", b""),
+                ]:
+                    reply, took = raw_request(api.port, start, drip, 0.5, HEADER_TIMEOUT + 20)
+                    outcomes.append(
+                        {
+                            "case": name,
+                            "status": 0,
+                            "detail": "connection closed" if not reply else reply[:60].decode(),
+                            "seconds": round(took, 2),
+                            "rss_mib": round(api.rss_kib() / 1024, 1),
+                        }
+                    )
+                    assert reply == b"", reply[:200]
+                    assert took < HEADER_TIMEOUT + 3, (name, took)
+
                 assert client.get("/health").status_code == 200
                 good = client.post("/events", json=[GOOD | {"event_id": "h-after"}])
                 assert good.status_code == 202
@@ -257,6 +287,7 @@ def test_hostile_bodies_get_clear_4xx_and_memory_stays_bounded(
                 "rss_peak_growth_mib": round(peak_mib, 1),
                 "rss_end_growth_mib": round(growth_mib, 1),
                 "body_timeout_seconds": BODY_TIMEOUT,
+                "header_timeout_seconds": HEADER_TIMEOUT,
             },
         )
     )
