@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import structlog
+from psycopg import sql
 
 from core.db import connect, libpq_params
 from core.db import database_url as configured_database_url
@@ -112,6 +113,18 @@ def incremental_models() -> list[str]:
     )
 
 
+def analyze_models(conn: psycopg.Connection) -> None:
+    """Fresh planner statistics after a rebuild: the next incremental refresh plans its joins
+    on them (autovacuum would get there, but only after that refresh has run slowly)."""
+    models = dbt_project_dir() / "dbt_project" / "models"
+    tables = [
+        sql.Identifier(layer, path.stem)  # schema = layer (macros/schemas.sql)
+        for layer in ("intermediate", "marts")
+        for path in sorted((models / layer).glob("*.sql"))
+    ]
+    conn.execute(sql.SQL("analyze {}").format(sql.SQL(", ").join(tables)))
+
+
 def lookback() -> timedelta:
     """The dbt project's `lookback_seconds` var (dbt_project.yml)."""
     text = (dbt_project_dir() / "dbt_project.yml").read_text("utf-8")
@@ -143,7 +156,7 @@ def mostly_new(conn: psycopg.Connection) -> bool:
             query("jobs", "touched_days"), {"models": incremental_models(), "lookback": lookback()}
         ).fetchone()
     except psycopg.errors.UndefinedTable:
-        return False  # never built: dbt builds everything anyway
+        return True  # never built: a build from scratch either way (then analyzed)
     return row is not None and row[1] > 0 and row[0] > FULL_REBUILD_SHARE * row[1]
 
 
@@ -186,6 +199,8 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
                 if rebuild and not full_refresh:
                     log.info("refresh_rebuilds", reason="new rows touch most days")
                 errors = run_dbt(settings, full_refresh=rebuild)
+                if rebuild and not errors:
+                    analyze_models(lock_conn)
         finally:
             _release_lock(lock_conn)
         seconds = time.monotonic() - began
