@@ -26,12 +26,13 @@ REPLACEMENT = "\ufffd"
 
 # YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM]; a space may stand for T (RFC 3339 §5.6 note).
 TIMESTAMP_PATTERN = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))?"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
+    r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))?",
+    re.ASCII,
 )
 TIMESTAMP_RULE = "must be an RFC 3339 timestamp such as 2024-05-01T12:30:00Z"
 # The most common form, with in-range clock fields, for a fast path through the C parser.
-# ASCII digits only: `\d` would also match other scripts' digits, which take the general path.
+# ASCII digits only, as in TIMESTAMP_PATTERN (`\d` would match other scripts' digits too).
 ZULU_TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?Z"
 )

@@ -62,6 +62,11 @@ BAD_EVENTS = [
     pytest.param(with_(occurred_at=1714564800), "occurred_at: must be a string", id="epoch"),
     pytest.param(with_(occurred_at="yesterday"), "occurred_at: must be an RFC 3339", id="words"),
     pytest.param(
+        with_(occurred_at="٢٠٢٤-05-01T12:00:00Z"),
+        "occurred_at: must be an RFC 3339",
+        id="non-ascii-digits",
+    ),
+    pytest.param(
         with_(occurred_at="2024-05-01T12:00Z"), "occurred_at: must be an RFC 3339", id="no-seconds"
     ),
     pytest.param(
