@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import multiprocessing as mp
 import os
 import platform
@@ -33,6 +34,7 @@ import orjson
 import psutil
 import psycopg
 import redis
+import structlog
 from psycopg.conninfo import make_conninfo
 from rich.console import Console
 from rich.table import Table
@@ -777,6 +779,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # In-process refreshes log through structlog: keep the terminal for the results.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     started = datetime.now(UTC)
     console.print(f"generating {args.events:,} events (seed {args.seed}) ...")
     data = write_dataset(ROOT / ".eventmart" / "bench-events.jsonl", args.events, args.seed)
