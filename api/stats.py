@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -210,6 +210,33 @@ def build_retention(
     return rows
 
 
+def run(
+    conn: psycopg.Connection, sql_name: str, first: date, last: date, **params: Any
+) -> list[tuple[Any, ...]]:
+    """Rows of `api/sql/<sql_name>.sql` for the dates first..last (plus extra parameters)."""
+    bound = {"date_from": first, "date_to": last, **params}
+    return conn.execute(query("api", sql_name), bound).fetchall()
+
+
+def read_marts(
+    request: Request,
+    date_from: str | None,
+    date_to: str | None,
+    fetch: Callable[[psycopg.Connection, date, date], list[tuple[Any, ...]]],
+) -> tuple[Freshness, date, date, list[tuple[Any, ...]]]:
+    """The shared read path: parse and resolve the range, read freshness, fetch (only once
+    the marts are built: before that, no rows), or 503 when PostgreSQL is unreachable."""
+    start, end = parse_date(date_from, "from"), parse_date(date_to, "to")
+    try:
+        with read_pool(request).connection() as conn:
+            freshness = read_freshness(conn)
+            first, last = resolve_range(start, end, freshness.latest_date)
+            rows = fetch(conn, first, last) if freshness.marts_built else []
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        raise unavailable(exc) from None
+    return freshness, first, last, rows
+
+
 @router.get(
     "/dau",
     response_model=DauResponse,
@@ -223,19 +250,11 @@ def get_dau(
     output_format: FormatParam = None,
 ) -> Response:
     csv_out = wants_csv(request, output_format)
-    start, end = parse_date(date_from, "from"), parse_date(date_to, "to")
-    try:
-        with read_pool(request).connection() as conn:
-            freshness = read_freshness(conn)
-            start, end = resolve_range(start, end, freshness.latest_date)
-            if freshness.marts_built:
-                params = {"date_from": start, "date_to": end}
-                rows = conn.execute(query("api", "dau"), params).fetchall()
-            else:
-                days = (end - start).days + 1
-                rows = [(start + timedelta(days=i), 0, 0) for i in range(days)]
-    except (psycopg.OperationalError, PoolTimeout) as exc:
-        raise unavailable(exc) from None
+    freshness, start, end, rows = read_marts(
+        request, date_from, date_to, lambda conn, first, last: run(conn, "dau", first, last)
+    )
+    if not freshness.marts_built:
+        rows = [(start + timedelta(days=i), 0, 0) for i in range((end - start).days + 1)]
     meta_ = meta(freshness, start, end)
     if csv_out:
         return csv_response(meta_, ("date", "active_users", "events"), rows)
@@ -257,17 +276,12 @@ def get_top_events(
     output_format: FormatParam = None,
 ) -> Response:
     csv_out = wants_csv(request, output_format)
-    start, end = parse_date(date_from, "from"), parse_date(date_to, "to")
-    try:
-        with read_pool(request).connection() as conn:
-            freshness = read_freshness(conn)
-            start, end = resolve_range(start, end, freshness.latest_date)
-            rows = []
-            if freshness.marts_built:
-                params = {"date_from": start, "date_to": end, "row_limit": limit}
-                rows = conn.execute(query("api", "top_events"), params).fetchall()
-    except (psycopg.OperationalError, PoolTimeout) as exc:
-        raise unavailable(exc) from None
+    freshness, start, end, rows = read_marts(
+        request,
+        date_from,
+        date_to,
+        lambda conn, first, last: run(conn, "top_events", first, last, row_limit=limit),
+    )
     meta_ = meta(freshness, start, end, limit=limit)
     if csv_out:
         return csv_response(meta_, ("event_type", "events", "users"), rows)
@@ -290,20 +304,16 @@ def get_retention(
     output_format: FormatParam = None,
 ) -> Response:
     csv_out = wants_csv(request, output_format)
-    start, end = parse_date(date_from, "from"), parse_date(date_to, "to")
     weekly = period == "week"
-    try:
-        with read_pool(request).connection() as conn:
-            freshness = read_freshness(conn)
-            start, end = resolve_range(start, end, freshness.latest_date)
-            cells = []
-            if freshness.marts_built:
-                first, last = (week_start(start), week_start(end)) if weekly else (start, end)
-                params = {"date_from": first, "date_to": last, "periods": periods}
-                sql_name = "retention_weekly" if weekly else "retention_daily"
-                cells = conn.execute(query("api", sql_name), params).fetchall()
-    except (psycopg.OperationalError, PoolTimeout) as exc:
-        raise unavailable(exc) from None
+
+    def fetch(conn: psycopg.Connection, first: date, last: date) -> list[tuple[Any, ...]]:
+        if weekly:
+            return run(
+                conn, "retention_weekly", week_start(first), week_start(last), periods=periods
+            )
+        return run(conn, "retention_daily", first, last, periods=periods)
+
+    freshness, start, end, cells = read_marts(request, date_from, date_to, fetch)
     data = build_retention(cells, periods, 7 if weekly else 1, freshness.latest_date)
     meta_ = meta(freshness, start, end, period=period, periods=periods)
     if csv_out:
