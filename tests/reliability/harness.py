@@ -380,6 +380,18 @@ def landed_ids(database_url: str) -> set[str]:
         return {r[0] for r in conn.execute("select event_id from raw.events")}
 
 
+def wait_all_landed(database_url: str, redis_url: str, ledger: Ledger, timeout: float) -> float:
+    """Wait until every event that got a 202 is in raw.events and the queue is idle."""
+    return wait_until(
+        lambda: (
+            landed_counts(database_url)[0] >= len(ledger.accepted_ids) and queue_settled(redis_url)
+        ),
+        timeout,
+        0.5,
+        "every accepted event to land",
+    )
+
+
 def queue_settled(redis_url: str, queue_name: str = "eventmart-ingest") -> bool:
     """Nothing queued, running or waiting for a retry."""
     from rq import Queue

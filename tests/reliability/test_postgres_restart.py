@@ -35,6 +35,7 @@ from tests.reliability.harness import (
     redis_server,
     run_clients,
     service_env,
+    wait_all_landed,
     wait_until,
 )
 
@@ -139,15 +140,7 @@ def test_postgres_restart_during_ingest_and_refresh(
             down, up = restart(private_pg, OUTAGE)
             for thread in threads:
                 thread.join(timeout=400)
-            wait_until(
-                lambda: (
-                    landed_counts(database)[0] >= len(ledger.accepted_ids)
-                    and queue_settled(rds.url)
-                ),
-                240,
-                0.5,
-                "every accepted event to land",
-            )
+            wait_all_landed(database, rds.url, ledger, 240)
             recovered = time.monotonic()
             queue = Queue("eventmart-ingest", connection=rds.client())
             failed_jobs = queue.failed_job_registry.get_job_count()

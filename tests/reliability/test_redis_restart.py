@@ -20,11 +20,11 @@ from tests.reliability.harness import (
     landed_counts,
     landed_ids,
     make_events,
-    queue_settled,
     record,
     redis_server,
     run_clients,
     service_env,
+    wait_all_landed,
     wait_until,
 )
 
@@ -93,15 +93,7 @@ def test_redis_restart_loses_no_accepted_event(database: str, workdir: Path, how
             )
             for thread in threads:
                 thread.join(timeout=400)
-            wait_until(
-                lambda: (
-                    landed_counts(database)[0] >= len(ledger.accepted_ids)
-                    and queue_settled(rds.url)
-                ),
-                240,
-                0.5,
-                "every accepted event to land",
-            )
+            wait_all_landed(database, rds.url, ledger, 240)
             recovered = time.monotonic()
             outage = {
                 "ready_during_outage": ready.status_code,

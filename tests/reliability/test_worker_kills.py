@@ -22,11 +22,11 @@ from tests.reliability.harness import (
     landed_ids,
     make_events,
     poll_for,
-    queue_settled,
     record,
     redis_server,
     run_clients,
     service_env,
+    wait_all_landed,
     wait_until,
 )
 
@@ -132,12 +132,7 @@ def test_worker_killed_mid_write_loses_and_duplicates_nothing(database: str, wor
                 thread.join(timeout=600)
             stream_done = time.monotonic()
             accepted = ledger.accepted_ids
-            wait_until(
-                lambda: landed_counts(database)[0] >= len(accepted) and queue_settled(rds.url),
-                JOB_TIMEOUT + 60 + MAINTENANCE * 3 + 120,
-                0.5,
-                "every accepted event to land",
-            )
+            wait_all_landed(database, rds.url, ledger, JOB_TIMEOUT + 60 + MAINTENANCE * 3 + 120)
             recovered = time.monotonic()
         finally:
             worker.stop()
