@@ -11,6 +11,7 @@ from api import ingest, ops, stats
 from api.auth import GUARD_RESPONSES, check_keys_config, require_read_key, require_write_key
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
+from api.read_cache import ReadCache
 from core.db import open_read_pool
 from core.redis_conn import connect_redis
 from core.settings import Settings, get_settings
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.queue = ingest_queue(redis_client, settings)
         app.state.rate_limiter = RateLimiter(settings)
         app.state.read_pool = open_read_pool(settings)  # /stats reads; opens in the background
+        app.state.read_cache = ReadCache(settings.read_cache_seconds, settings.read_cache_entries)
         try:
             yield
         finally:

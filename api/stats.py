@@ -21,6 +21,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from api.read_cache import ReadCache
 from api.stats_models import DauResponse, RetentionResponse, TopEventsResponse
 from loaders.sql_files import query
 
@@ -222,19 +223,40 @@ def read_marts(
     request: Request,
     date_from: str | None,
     date_to: str | None,
-    fetch: Callable[[psycopg.Connection, date, date], list[tuple[Any, ...]]],
-) -> tuple[Freshness, date, date, list[tuple[Any, ...]]]:
+    key: tuple[Any, ...],
+    fetch: Callable[[psycopg.Connection, date, date, Freshness], Any],
+) -> tuple[Freshness, date, date, Any]:
     """The shared read path: parse and resolve the range, read freshness, fetch (only once
-    the marts are built: before that, no rows), or 503 when PostgreSQL is unreachable."""
+    the marts are built: before that, no rows), or 503 when PostgreSQL is unreachable.
+
+    Both reads go through the process's `ReadCache`: an answer is computed once per
+    endpoint, parameters and refresh (`key` names the endpoint and its extra parameters)."""
     start, end = parse_date(date_from, "from"), parse_date(date_to, "to")
+    cache: ReadCache[Freshness] = request.app.state.read_cache
+    pool = read_pool(request)
+
+    def with_connection(read: Callable[[psycopg.Connection], Any]) -> Any:
+        with pool.connection() as conn:
+            return read(conn)
+
     try:
-        with read_pool(request).connection() as conn:
-            freshness = read_freshness(conn)
-            first, last = resolve_range(start, end, freshness.latest_date)
-            rows = fetch(conn, first, last) if freshness.marts_built else []
+        freshness = cache.freshness(lambda: with_connection(read_freshness), refresh_token)
+        first, last = resolve_range(start, end, freshness.latest_date)
+        if not freshness.marts_built:
+            return freshness, first, last, []
+        rows = cache.answer(
+            (*key, first, last),
+            refresh_token(freshness),
+            lambda: with_connection(lambda conn: fetch(conn, first, last, freshness)),
+        )
     except (psycopg.OperationalError, PoolTimeout) as exc:
         raise unavailable(exc) from None
     return freshness, first, last, rows
+
+
+def refresh_token(freshness: Freshness) -> tuple[datetime | None, bool]:
+    """What changes whenever the marts may have: the end of the last refresh."""
+    return freshness.refreshed_at, freshness.marts_built
 
 
 @router.get(
@@ -251,7 +273,11 @@ def get_dau(
 ) -> Response:
     csv_out = wants_csv(request, output_format)
     freshness, start, end, rows = read_marts(
-        request, date_from, date_to, lambda conn, first, last: run(conn, "dau", first, last)
+        request,
+        date_from,
+        date_to,
+        ("dau",),
+        lambda conn, first, last, _: run(conn, "dau", first, last),
     )
     if not freshness.marts_built:
         rows = [(start + timedelta(days=i), 0, 0) for i in range((end - start).days + 1)]
@@ -280,7 +306,8 @@ def get_top_events(
         request,
         date_from,
         date_to,
-        lambda conn, first, last: run(conn, "top_events", first, last, row_limit=limit),
+        ("top-events", limit),
+        lambda conn, first, last, _: run(conn, "top_events", first, last, row_limit=limit),
     )
     meta_ = meta(freshness, start, end, limit=limit)
     if csv_out:
@@ -306,15 +333,19 @@ def get_retention(
     csv_out = wants_csv(request, output_format)
     weekly = period == "week"
 
-    def fetch(conn: psycopg.Connection, first: date, last: date) -> list[tuple[Any, ...]]:
+    def fetch(
+        conn: psycopg.Connection, first: date, last: date, freshness: Freshness
+    ) -> list[dict[str, Any]]:
         if weekly:
-            return run(
+            cells = run(
                 conn, "retention_weekly", week_start(first), week_start(last), periods=periods
             )
-        return run(conn, "retention_daily", first, last, periods=periods)
+        else:
+            cells = run(conn, "retention_daily", first, last, periods=periods)
+        return build_retention(cells, periods, 7 if weekly else 1, freshness.latest_date)
 
-    freshness, start, end, cells = read_marts(request, date_from, date_to, fetch)
-    data = build_retention(cells, periods, 7 if weekly else 1, freshness.latest_date)
+    key = ("retention", period, periods)
+    freshness, start, end, data = read_marts(request, date_from, date_to, key, fetch)
     meta_ = meta(freshness, start, end, period=period, periods=periods)
     if csv_out:
         long_rows = (

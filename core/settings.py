@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     read_keys: Annotated[list[str], NoDecode] = []
     rate_limit: str = "1000/minute"
     read_rate_limit: str = "6000/minute"
+    # /stats answers are cached per refresh (api/read_cache.py): how long an API process trusts
+    # its last look at the refresh status (0: every request), and how many answers it keeps
+    read_cache_seconds: Annotated[float, NoDecode] = 1.0
+    read_cache_entries: int = 2048
     trusted_proxy_header: str | None = None  # e.g. X-Forwarded-For; off: the peer address
     metrics_port: int | None = None  # worker/scheduler: serve /metrics on this port
 
@@ -65,7 +69,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "max_future_skew", "wait_timeout", "body_timeout", "header_timeout", mode="before"
+        "max_future_skew",
+        "wait_timeout",
+        "body_timeout",
+        "header_timeout",
+        "read_cache_seconds",
+        mode="before",
     )
     @classmethod
     def _duration(cls, value: object) -> object:

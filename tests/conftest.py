@@ -51,10 +51,19 @@ def settings(service_urls: tuple[str, str]) -> Iterator[Settings]:
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'create database "{name}"')
     test_url = make_conninfo(server_url, dbname=name)
-    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL", "EVENTMART_WAIT_TIMEOUT")}
+    overridden = (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "EVENTMART_WAIT_TIMEOUT",
+        "EVENTMART_READ_CACHE_SECONDS",
+    )
+    saved = {k: os.environ.get(k) for k in overridden}
     os.environ["DATABASE_URL"] = test_url
     os.environ["REDIS_URL"] = redis_url
     os.environ["EVENTMART_WAIT_TIMEOUT"] = "3"  # keeps the ?wait=true time-out test short
+    # Tests read right after a refresh: look at the refresh status on every request (answers
+    # stay cached per refresh, so that invalidation is what every /stats test exercises).
+    os.environ["EVENTMART_READ_CACHE_SECONDS"] = "0"
     get_settings.cache_clear()
     from loaders.migrate import migrate
 

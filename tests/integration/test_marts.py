@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import jobs.refresh
+from api.app import create_app
 from core.settings import Settings
 from jobs.refresh import refresh_marts
 from tests.conftest import REPO_ROOT
@@ -266,3 +267,27 @@ def test_new_rows_touching_most_days_rebuild_from_scratch(
     refresh(settings)
     write(marts, [Event("one-more", "late", "view", days[-1])])
     assert not jobs.refresh.mostly_new(marts)
+
+
+def test_answers_are_cached_until_a_refresh_is_seen(
+    marts: psycopg.Connection, settings: Settings
+) -> None:
+    """With the default cache, answers come from memory until the process sees a newer
+    refreshed_at (at most EVENTMART_READ_CACHE_SECONDS later), then from the new marts."""
+    write(marts, [Event("k-1", "a", "view", "2026-04-06T10:00:00Z")])
+    refresh(settings)
+    cached = settings.model_copy(update={"read_cache_seconds": 0.5})
+    url = "/stats/dau?from=2026-04-06&to=2026-04-06"
+    with TestClient(create_app(cached)) as cached_client:
+        assert data(cached_client, url)[0]["active_users"] == 1
+        # marts changed behind the API's back, refreshed_at untouched: still the cached answer
+        marts.execute("update marts.fct_daily_active_users set active_users = 99")
+        assert data(cached_client, url)[0]["active_users"] == 1
+        write(marts, [Event("k-2", "b", "view", "2026-04-06T11:00:00Z")])
+        refresh(settings)  # a new refreshed_at
+        deadline = time.monotonic() + 5
+        while data(cached_client, url)[0]["active_users"] != 2:
+            assert time.monotonic() < deadline, "the new refresh was never seen"
+            time.sleep(0.1)
+        meta = cached_client.get(url).json()["meta"]
+        assert meta["lag_seconds"] > 0  # computed per request, not cached
