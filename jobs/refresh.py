@@ -7,10 +7,9 @@ manual `eventmart refresh` always builds from what is in raw.events when it star
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -125,38 +124,38 @@ def analyze_models(conn: psycopg.Connection) -> None:
     conn.execute(sql.SQL("analyze {}").format(sql.SQL(", ").join(tables)))
 
 
-def lookback() -> timedelta:
-    """The dbt project's `lookback_seconds` var (dbt_project.yml)."""
-    text = (dbt_project_dir() / "dbt_project.yml").read_text("utf-8")
-    found = re.search(r"^\s*lookback_seconds:\s*([0-9.]+)", text, re.MULTILINE)
-    return timedelta(seconds=float(found.group(1)) if found else 0.0)
+def refresh_threshold(conn: psycopg.Connection) -> datetime | None:
+    """The earliest raw loaded_at some model still has to read, or None when a model has
+    never been built (or the marts do not exist yet): then only a full build will do."""
+    models = incremental_models()
+    try:
+        row = conn.execute(query("jobs", "refresh_threshold"), {"models": models}).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return None
+    if row is None or row[0] != len(models):
+        return None
+    threshold: datetime = row[1]
+    return threshold
 
 
-def nothing_new(conn: psycopg.Connection) -> bool:
+def nothing_new(conn: psycopg.Connection, threshold: datetime | None) -> bool:
     """True when every model was built and no raw row arrived since: dbt would do nothing.
 
     Cheap (one probe of the loaded_at index), so a refresh with nothing new costs
     milliseconds instead of dbt's start-up and per-model statements.
     """
-    models = incremental_models()
-    try:
-        row = conn.execute(
-            query("jobs", "pending_work"), {"models": models, "lookback": lookback()}
-        ).fetchone()
-    except psycopg.errors.UndefinedTable:
-        return False  # never built
-    return row is not None and row[0] == len(models) and not row[1]
+    if threshold is None:
+        return False
+    row = conn.execute(query("jobs", "pending_work"), {"threshold": threshold}).fetchone()
+    return row is not None and not row[0]
 
 
-def mostly_new(conn: psycopg.Connection) -> bool:
+def mostly_new(conn: psycopg.Connection, threshold: datetime | None) -> bool:
     """True when the new rows touch over FULL_REBUILD_SHARE of the days the marts hold
     (a backfill): a rebuild from scratch is then cheaper than delete+insert, same result."""
-    try:
-        row = conn.execute(
-            query("jobs", "touched_days"), {"models": incremental_models(), "lookback": lookback()}
-        ).fetchone()
-    except psycopg.errors.UndefinedTable:
+    if threshold is None:
         return True  # never built: a build from scratch either way (then analyzed)
+    row = conn.execute(query("jobs", "touched_days"), {"threshold": threshold}).fetchone()
     return row is not None and row[1] > 0 and row[0] > FULL_REBUILD_SHARE * row[1]
 
 
@@ -190,12 +189,13 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
         began = time.monotonic()
         skipped = False
         try:
-            skipped = not full_refresh and nothing_new(lock_conn)
+            threshold = None if full_refresh else refresh_threshold(lock_conn)
+            skipped = not full_refresh and nothing_new(lock_conn, threshold)
             if skipped:
                 lock_conn.execute(query("jobs", "touch_refresh_status"))
                 errors = []
             else:
-                rebuild = full_refresh or mostly_new(lock_conn)
+                rebuild = full_refresh or mostly_new(lock_conn, threshold)
                 if rebuild and not full_refresh:
                     log.info("refresh_rebuilds", reason="new rows touch most days")
                 errors = run_dbt(settings, full_refresh=rebuild)

@@ -19,6 +19,9 @@ COPY_BATCH = "copy pg_temp.events_batch (event_id, user_id, event_type, occurred
 COPY_BATCH_BINARY = f"{COPY_BATCH} (format binary)"
 BINARY_TYPES = ["text", "text", "text", "timestamptz", "text", "timestamptz"]
 
+# Shared while a batch is inserted; must equal `raw_write_lock_id` in dbt_project.yml.
+RAW_WRITE_LOCK_ID = 0x72617720  # "raw "
+
 # (event_id, user_id, event_type, occurred_at, properties_json, received_at)
 Row = tuple[str, str, str, datetime | str, str, datetime | str]
 
@@ -72,6 +75,8 @@ def write_events(conn: psycopg.Connection, rows: Sequence[Row]) -> WriteResult:
             write_row = copy.write_row
             for row in unique:
                 write_row(row)
+        # loaded_at is stamped by the INSERT (clock_timestamp()), after this lock is held
+        cur.execute(query("loaders", "lock_raw_writes"), {"lock_id": RAW_WRITE_LOCK_ID})
         cur.execute(query("loaders", "write_events"))
         inserted = cur.rowcount
     return WriteResult(rows=len(rows), inserted=inserted)

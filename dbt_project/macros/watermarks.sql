@@ -1,16 +1,19 @@
 {#
   Incremental bookkeeping, one row per incremental model in marts.refresh_watermarks.
 
-  `safe_from`: every raw row with loaded_at < safe_from is already included in the model.
-  A refresh re-reads raw rows with loaded_at >= safe_from - lookback, recomputes what they touch
-  and then moves safe_from forward. The new value is captured in the pre-hook, before the model's
-  own query takes its snapshot, and is the earliest of:
-    - now,
-    - the start of the oldest write transaction still open (its rows are not visible yet, and
-      their loaded_at is later than its start), and
+  `safe_from`: the model holds exactly the raw rows with loaded_at < safe_from. A refresh
+  reads the rows with safe_from <= loaded_at < pending_safe_from (`loaded_window`), adds or
+  recomputes what they touch and moves safe_from to pending_safe_from. That value is captured in
+  the pre-hook, before the model's own query takes its snapshot, and is the earliest of:
+    - the moment every raw write in flight had committed: the raw writer holds a shared
+      advisory lock (`raw_write_lock_id`, loaders/writer.py) from before it stamps loaded_at
+      until it commits, so taking that lock exclusively waits for those writes, and every later
+      write stamps a later loaded_at; and
     - the watermarks of the model's upstream models (a mart must not move past what the
       intermediate models it reads already contain).
-  Pre-hook, model and post-hook run in one transaction, so a failed build moves nothing.
+  So no raw row is read twice or skipped, which lets the intermediate models add new rows to
+  stored counts. Pre-hook, model and post-hook run in one transaction, so a failed build moves
+  nothing; a second build of the same model waits on the watermark row until the first ends.
 #}
 
 {% macro watermark_table() -%}
@@ -36,24 +39,25 @@
     {%- for node_id in model.depends_on.nodes if node_id.startswith('model.') -%}
         {%- do upstream.append(node_id.split('.')[-1]) -%}
     {%- endfor -%}
-    insert into {{ watermark_table() }} as w (model_name, pending_safe_from)
-    select
-        '{{ this.name }}',
-        least(
-            clock_timestamp(),
-            (
-                select min(a.xact_start) from pg_stat_activity as a
-                where
-                    a.backend_xid is not null
-                    and a.pid <> pg_backend_pid()
-                    and a.datname = current_database()
-            ),
-            (
-                select min(u.safe_from) from {{ watermark_table() }} as u
-                where u.model_name in ('{{ upstream | join("', '") }}')
-            )
+    insert into {{ watermark_table() }} (model_name) values ('{{ this.name }}')
+    on conflict (model_name) do nothing;
+    select 1 from {{ watermark_table() }}
+    where model_name = '{{ this.name }}'
+    for update;
+    -- held only for this one-row update: no raw write is in flight, later ones stamp later
+    select pg_advisory_lock({{ var('raw_write_lock_id') }});
+    update {{ watermark_table() }} set pending_safe_from = clock_timestamp()
+    where model_name = '{{ this.name }}';
+    select pg_advisory_unlock({{ var('raw_write_lock_id') }});
+    update {{ watermark_table() }}
+    set pending_safe_from = least(
+        pending_safe_from,
+        (
+            select min(u.safe_from) from {{ watermark_table() }} as u
+            where u.model_name in ('{{ upstream | join("', '") }}')
         )
-    on conflict (model_name) do update set pending_safe_from = excluded.pending_safe_from
+    )
+    where model_name = '{{ this.name }}'
 {% endmacro %}
 
 {% macro advance_watermark() %}
@@ -63,16 +67,41 @@
 {% endmacro %}
 
 {#
-  The earliest loaded_at an incremental run of this model must look at. Without the lookback
-  for times set inside dbt builds (updated_at), which the refresh lock already serializes.
+  This model's safe_from, read when the model is compiled and written into its SQL as a
+  constant: with a subquery the planner would guess that a third of raw.events is new and scan
+  all of it, where the loaded_at index reads the few new rows. safe_from only moves forward, so
+  the constant is never later than the value the build uses (see `loaded_window`).
 #}
-{% macro window_start(lookback=true) -%}
-    (
-        select
-            coalesce(max(w.safe_from), '-infinity'::timestamptz)
-            - interval '{{ (var("lookback_seconds") | int) if lookback else 0 }} seconds'
+{% macro window_start() -%}
+    {%- set start_query -%}
+        select coalesce(max(w.safe_from), '-infinity'::timestamptz)::text
         from {{ watermark_table() }} as w
         where w.model_name = '{{ this.name }}'
+    {%- endset -%}
+    {%- if execute -%}
+        '{{ run_query(start_query).columns[0].values()[0] }}'::timestamptz
+    {%- else -%}
+        '-infinity'::timestamptz
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+  The rows this build must read, exactly: `column` (loaded_at) in [safe_from, pending_safe_from)
+  of this model, as they stand after the pre-hook; a full build reads everything before
+  pending_safe_from.
+#}
+{% macro loaded_window(column='loaded_at') -%}
+    {%- if is_incremental() -%}
+        {{ column }} >= {{ window_start() }}
+        and {{ column }} >= (
+            select coalesce(w.safe_from, '-infinity'::timestamptz)
+            from {{ watermark_table() }} as w where w.model_name = '{{ this.name }}'
+        )
+        and
+    {% endif -%}
+    {{ column }} < (
+        select w.pending_safe_from
+        from {{ watermark_table() }} as w where w.model_name = '{{ this.name }}'
     )
 {%- endmacro %}
 

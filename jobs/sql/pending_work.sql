@@ -1,18 +1,7 @@
--- Is there anything for dbt to do? How many of the incremental models have a watermark, and
--- whether any raw row was loaded at or after the earliest watermark (minus the lookback).
-with marks as (
-    select
-        count(safe_from) as models,
-        min(safe_from) - %(lookback)s::interval as threshold
-    from marts.refresh_watermarks
-    where model_name = any(%(models)s)
-)
-
-select
-    marks.models,
-    exists(
-        select 1
-        from raw.events as e
-        where e.loaded_at >= marks.threshold
-    ) as new_rows
-from marks
+-- Is any raw row loaded at or after the threshold? A bound value (not a subquery), so the
+-- planner probes the loaded_at index instead of scanning raw.events when nothing is new.
+select exists(
+    select 1
+    from raw.events as e
+    where e.loaded_at >= %(threshold)s::timestamptz
+) as new_rows

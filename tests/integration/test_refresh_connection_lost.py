@@ -27,7 +27,8 @@ def test_refresh_lock_session_lost_gives_a_failed_result(
         return ["dbt: connection lost"]
 
     monkeypatch.setattr(jobs.refresh, "run_dbt", dbt_while_the_server_restarts)
-    monkeypatch.setattr(jobs.refresh, "nothing_new", lambda conn: False)  # always start dbt
+    # always start dbt
+    monkeypatch.setattr(jobs.refresh, "nothing_new", lambda conn, threshold: False)
     result = refresh_marts(settings)
     assert not result.success
     assert result.errors[0] == "dbt: connection lost"

@@ -1,39 +1,49 @@
 -- Grain: one row per (event_date, user_id) with at least one event that UTC day.
--- Incremental: every day touched by newly loaded events is recomputed in full.
+-- Incremental: the raw rows loaded since the last build (exactly those: macros/watermarks.sql)
+-- are counted by (event_date, user_id) and added to the stored rows of those keys, so the
+-- work follows the number of new events, late or not, never the size of the days they touch.
+-- A full build writes the rows in event_date order: the marts read whole days back.
 {{ config(
-    unique_key='event_date',
+    unique_key=['event_date', 'user_id'],
     indexes=[
         {'columns': ['event_date', 'user_id'], 'unique': True},
         {'columns': ['user_id']},
     ],
 ) }}
 
-with events as (
+with new_events as (
     select * from {{ ref('stg_events') }}
+    where {{ loaded_window() }}
 ),
 
-{% if is_incremental() %}
-affected_days as (
-    {{ new_event_days(ref('stg_events')) }}
-),
-
-scoped_events as (
-    {{ events_on_days(ref('stg_events'), 'affected_days') }}
-),
-{% else %}
-scoped_events as (
-    select * from events
-),
-{% endif %}
-
-final as (
+counted as (
     select
         event_date,
         user_id,
         count(*) as events,
         max(loaded_at) as loaded_at
-    from scoped_events
+    from new_events
     group by event_date, user_id
+),
+
+{% if is_incremental() %}
+final as (
+    select
+        counted.event_date,
+        counted.user_id,
+        counted.events + coalesce(stored.events, 0) as events,
+        greatest(counted.loaded_at, stored.loaded_at) as loaded_at
+    from counted
+    left join {{ this }} as stored
+        on
+            counted.event_date = stored.event_date
+            and counted.user_id = stored.user_id
 )
+{% else %}
+final as (
+    select * from counted
+    order by event_date
+)
+{% endif %}
 
 select * from final

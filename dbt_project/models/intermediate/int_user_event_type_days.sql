@@ -3,9 +3,11 @@
 -- in a date range exactly once, at the first row in it whose previous day lies before the
 -- range, which lets the top-events read count distinct users over any range from a small
 -- aggregate (fct_event_type_reach) instead of scanning users.
--- Incremental: every (type, user) row on a touched day is recomputed; later rows of those
--- (type, user) pairs are rewritten only when a late event changed their previous day.
--- updated_at (the build's transaction time) tells the marts which rows changed.
+-- Incremental: the raw rows loaded since the last build (exactly those) are counted per key
+-- and added to the stored rows; for each (type, user) with a new key, its stored rows from the
+-- last one before the first new day on are read, and the later ones are rewritten only when a
+-- late day changed their previous day. updated_at (the build's transaction time) tells the
+-- marts which rows changed. A full build writes the rows in event_date order.
 {{ config(
     unique_key=['event_type', 'user_id', 'event_date'],
     indexes=[
@@ -15,43 +17,36 @@
     ],
 ) }}
 
-with events as (
+with new_events as (
     select * from {{ ref('stg_events') }}
+    where {{ loaded_window() }}
 ),
 
-{% if is_incremental() %}
-affected_days as (
-    {{ new_event_days(ref('stg_events')) }}
-),
-
-scoped_events as (
-    {{ events_on_days(ref('stg_events'), 'affected_days') }}
-),
-
-recomputed as (
+counted as (
     select
         event_type,
         user_id,
         event_date,
         count(*) as events,
         max(loaded_at) as loaded_at
-    from scoped_events
+    from new_events
     group by event_type, user_id, event_date
 ),
 
--- per touched (type, user): the first recomputed day
+{% if is_incremental() %}
+-- per (type, user) with new events: the first day they touch
 affected_pairs as (
     select
         event_type,
         user_id,
         min(event_date) as first_day
-    from recomputed
+    from counted
     group by event_type, user_id
 ),
 
--- the stored rows a recomputed row can affect or needs: the last one before the pair's first
--- recomputed day (the anchor, never rewritten) and every later one not being recomputed
-kept as (
+-- the stored rows of those pairs from the last one before first_day (the anchor, which gives
+-- the first new day its previous day and is never rewritten) on
+stored as (
     select
         existing.event_type,
         existing.user_id,
@@ -59,7 +54,7 @@ kept as (
         existing.events,
         existing.loaded_at,
         existing.previous_event_date,
-        existing.event_date > affected_pairs.first_day as may_change
+        existing.event_date >= affected_pairs.first_day as may_change
     from affected_pairs
     inner join {{ this }} as existing
         on
@@ -76,45 +71,33 @@ kept as (
                 ),
                 affected_pairs.first_day
             )
-    where existing.event_date not in (select a.event_date from affected_days as a)
 ),
 
 combined as (
     select
-        event_type,
-        user_id,
-        event_date,
-        events,
-        loaded_at,
-        true as recomputed,
-        true as may_change,
-        null::date as stored_previous_date
-    from recomputed
-    union all
-    select
-        event_type,
-        user_id,
-        event_date,
-        events,
-        loaded_at,
-        false as recomputed,
-        may_change,
-        previous_event_date as stored_previous_date
-    from kept
+        coalesce(counted.event_type, stored.event_type) as event_type,
+        coalesce(counted.user_id, stored.user_id) as user_id,
+        coalesce(counted.event_date, stored.event_date) as event_date,
+        coalesce(counted.events, 0) + coalesce(stored.events, 0) as events,
+        greatest(counted.loaded_at, stored.loaded_at) as loaded_at,
+        counted.event_type is not null as counted_new,
+        coalesce(stored.may_change, true) as may_change,
+        stored.previous_event_date as stored_previous_date
+    from counted
+    full outer join stored
+        on
+            counted.event_type = stored.event_type
+            and counted.user_id = stored.user_id
+            and counted.event_date = stored.event_date
 ),
 {% else %}
 combined as (
     select
-        event_type,
-        user_id,
-        event_date,
-        count(*) as events,
-        max(loaded_at) as loaded_at,
-        true as recomputed,
+        *,
+        true as counted_new,
         true as may_change,
         null::date as stored_previous_date
-    from events
-    group by event_type, user_id, event_date
+    from counted
 ),
 {% endif %}
 
@@ -138,8 +121,11 @@ final as (
         now() as updated_at
     from with_previous
     where
-        recomputed
+        counted_new
         or (may_change and previous_event_date is distinct from stored_previous_date)
+    {% if not is_incremental() %}
+    order by event_date
+    {% endif %}
 )
 
 select * from final

@@ -20,7 +20,7 @@ with type_days as (
 affected_days as (
     select distinct event_date
     from {{ ref('int_user_event_type_days') }}
-    where updated_at >= {{ window_start(lookback=false) }}
+    where updated_at >= {{ window_start() }}
 ),
 
 scoped as (
