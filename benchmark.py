@@ -16,6 +16,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -250,8 +251,8 @@ def stop(child: subprocess.Popen[bytes]) -> None:
             child.kill()
 
 
-def start_api(env: Env, workers: int, port: int = 8765) -> str:
-    spawn(env, "serve", "--port", str(port), "--workers", str(workers))
+def start_api(env: Env, workers: int, port: int = 8765, **extra: str) -> str:
+    spawn(env, "serve", "--port", str(port), "--workers", str(workers), **extra)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -521,6 +522,7 @@ def stage_refresh(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str
     with psycopg.connect(env.database_url) as conn:
         write_events(conn, as_rows(extra, datetime.now(UTC)))
     incremental = _refresh(env, full=False)
+    models = model_seconds(env)
     return {
         "base_events": data.count,
         "new_events": len(extra),
@@ -528,6 +530,26 @@ def stage_refresh(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str
         "full_s": full,
         "incremental_s": incremental,
         "nothing_new_s": noop,
+        "incremental_dbt_s": sum(models.values()),
+        "incremental_slowest_models": ", ".join(
+            f"{name} {sec:.2f}s" for name, sec in sorted(models.items(), key=lambda m: -m[1])[:3]
+        ),
+    }
+
+
+def model_seconds(env: Env) -> dict[str, float]:
+    """Seconds per model of the last dbt run on the scratch database (dbt's run_results)."""
+    from core.settings import Settings
+    from jobs.refresh import dbt_args
+
+    settings = Settings(database_url=env.database_url, redis_url=env.redis_url)
+    args = dbt_args(settings)
+    target = Path(args[args.index("--target-path") + 1])
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {
+        r["unique_id"].split(".")[-1]: r["execution_time"]
+        for r in results
+        if r["unique_id"].startswith("model.")
     }
 
 
@@ -570,6 +592,7 @@ def read_paths(endpoint: str, count: int, seed: int) -> list[str]:
 
 def wrk_run(url: str, paths: list[str], connections: int, seconds: int) -> dict[str, float]:
     folder = ROOT / ".eventmart"
+    folder.mkdir(exist_ok=True)
     (folder / "bench-paths.txt").write_text("\n".join(paths) + "\n")
     (folder / "bench.lua").write_text(WRK_SCRIPT % (folder / "bench-paths.txt"))
     threads = max(1, min(2, connections))
@@ -599,13 +622,15 @@ def wrk_run(url: str, paths: list[str], connections: int, seconds: int) -> dict[
 
 
 def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
-    """Closed-loop GETs per endpoint (wrk), then all endpoints mixed at several concurrencies."""
+    """Closed-loop GETs per endpoint (wrk), then all endpoints mixed at several concurrencies,
+    with the API's answer cache as configured by default; then each endpoint again with the
+    cache off (`cold_*`: every request reads the marts, as the first one after a refresh)."""
     ensure_base(env, data)
     _refresh(env, full=False)
-    url = start_api(env, args.api_workers, port=8766)
     seconds = 3 if args.quick else 10
     out: dict[str, Any] = {"seconds_per_run": seconds, "api_workers": args.api_workers}
     endpoints = ["dau", "top-events", "retention-day", "retention-week"]
+    url = start_api(env, args.api_workers, port=8766)
     for endpoint in endpoints:
         figures = wrk_run(url, read_paths(endpoint, 500, args.seed), 4, seconds)
         for key, value in figures.items():
@@ -616,6 +641,19 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
         figures = wrk_run(url, mixed, connections, seconds)
         for key, value in figures.items():
             out[f"mixed_c{connections}_{key}"] = value
+    stop(env.children.pop())
+    cold = start_api(
+        env,
+        args.api_workers,
+        port=8768,
+        EVENTMART_READ_CACHE_SECONDS="0",
+        EVENTMART_READ_CACHE_ENTRIES="0",
+    )
+    for endpoint in endpoints:
+        figures = wrk_run(cold, read_paths(endpoint, 500, args.seed), 4, seconds)
+        for key in ("req_per_s", "p50_ms", "p95_ms", "errors"):
+            out[f"cold_{endpoint}_{key}"] = figures[key]
+    stop(env.children.pop())
     return out
 
 
@@ -774,6 +812,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = set(args.stages) - set(STAGES)
     if unknown:
         parser.error(f"unknown stage(s): {', '.join(sorted(unknown))}; choose from {STAGES}")
+    if "reads" in args.stages and shutil.which("wrk") is None:
+        parser.error(
+            "the reads stage needs wrk (Debian: apt-get install wrk); or leave it out with --only"
+        )
     return args
 
 
