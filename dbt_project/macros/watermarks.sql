@@ -70,7 +70,8 @@
   This model's safe_from, read when the model is compiled and written into its SQL as a
   constant: with a subquery the planner would guess that a third of raw.events is new and scan
   all of it, where the loaded_at index reads the few new rows. safe_from only moves forward, so
-  the constant is never later than the value the build uses (see `loaded_window`).
+  the constant is never later than the value the build uses (see `loaded_window`). A full
+  build (or a compile without a database, as sqlfluff's) reads everything.
 #}
 {% macro window_start() -%}
     {%- set start_query -%}
@@ -78,7 +79,7 @@
         from {{ watermark_table() }} as w
         where w.model_name = '{{ this.name }}'
     {%- endset -%}
-    {%- if execute -%}
+    {%- if execute and is_incremental() -%}
         '{{ run_query(start_query).columns[0].values()[0] }}'::timestamptz
     {%- else -%}
         '-infinity'::timestamptz

@@ -11,20 +11,9 @@
     ],
 ) }}
 
-with new_events as (
-    select * from {{ ref('stg_events') }}
-    where {{ loaded_window() }}
-),
+with
 
-counted as (
-    select
-        event_date,
-        user_id,
-        count(*) as events,
-        max(loaded_at) as loaded_at
-    from new_events
-    group by event_date, user_id
-),
+{{ new_event_counts(['event_date', 'user_id']) }},
 
 {% if is_incremental() %}
 final as (

@@ -17,21 +17,9 @@
     ],
 ) }}
 
-with new_events as (
-    select * from {{ ref('stg_events') }}
-    where {{ loaded_window() }}
-),
+with
 
-counted as (
-    select
-        event_type,
-        user_id,
-        event_date,
-        count(*) as events,
-        max(loaded_at) as loaded_at
-    from new_events
-    group by event_type, user_id, event_date
-),
+{{ new_event_counts(['event_type', 'user_id', 'event_date']) }},
 
 {% if is_incremental() %}
 -- per (type, user) with new events: the first day they touch

@@ -5,23 +5,9 @@
     indexes=[{'columns': ['event_date'], 'unique': True}],
 ) }}
 
-with user_days as (
-    select * from {{ ref('int_user_days') }}
-),
+with
 
-{% if is_incremental() %}
-affected_days as (
-    {{ new_event_days(ref('stg_events')) }}
-),
-
-scoped as (
-    {{ rows_on_days(ref('int_user_days'), 'event_date', 'affected_days') }}
-),
-{% else %}
-scoped as (
-    select * from user_days
-),
-{% endif %}
+{{ scoped_to_affected_days(ref('int_user_days'), new_event_days(ref('stg_events'))) }}
 
 final as (
     select

@@ -11,26 +11,16 @@
     ],
 ) }}
 
-with type_days as (
-    select * from {{ ref('int_user_event_type_days') }}
-),
-
-{% if is_incremental() %}
 -- days with a (type, user) row that is new or whose previous day changed
-affected_days as (
+{% set changed_days -%}
     select distinct event_date
     from {{ ref('int_user_event_type_days') }}
     where updated_at >= {{ window_start() }}
-),
+{%- endset %}
 
-scoped as (
-    {{ rows_on_days(ref('int_user_event_type_days'), 'event_date', 'affected_days') }}
-),
-{% else %}
-scoped as (
-    select * from type_days
-),
-{% endif %}
+with
+
+{{ scoped_to_affected_days(ref('int_user_event_type_days'), changed_days) }}
 
 final as (
     select

@@ -10,27 +10,11 @@
     ],
 ) }}
 
-with user_days as (
-    select * from {{ ref('int_user_days') }}
-),
-
-first_seen as (
+with first_seen as (
     select * from {{ ref('int_user_first_seen') }}
 ),
 
-{% if is_incremental() %}
-affected_days as (
-    {{ retention_affected_days() }}
-),
-
-scoped as (
-    {{ rows_on_days(ref('int_user_days'), 'event_date', 'affected_days') }}
-),
-{% else %}
-scoped as (
-    select * from user_days
-),
-{% endif %}
+{{ scoped_to_affected_days(ref('int_user_days'), retention_affected_days()) }}
 
 final as (
     select

@@ -9,33 +9,21 @@
     ],
 ) }}
 
-with user_days as (
-    select * from {{ ref('int_user_days') }}
-),
-
-first_seen as (
-    select * from {{ ref('int_user_first_seen') }}
-),
-
-{% if is_incremental() %}
 -- every day of every affected ISO week
-affected_days as (
+{% set affected_week_days -%}
     select distinct (weeks.activity_week + day_of_week.n)::date as event_date
     from (
         select distinct {{ iso_week('event_date') }} as activity_week
         from ({{ retention_affected_days() }}) as touched
     ) as weeks
     cross join generate_series(0, 6) as day_of_week (n)
+{%- endset %}
+
+with first_seen as (
+    select * from {{ ref('int_user_first_seen') }}
 ),
 
-scoped as (
-    {{ rows_on_days(ref('int_user_days'), 'event_date', 'affected_days') }}
-),
-{% else %}
-scoped as (
-    select * from user_days
-),
-{% endif %}
+{{ scoped_to_affected_days(ref('int_user_days'), affected_week_days) }}
 
 user_weeks as (
     select distinct
