@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 import psycopg
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -49,6 +49,25 @@ FormatParam = Annotated[
     Literal["json", "csv"] | None,
     Query(alias="format", description="`csv` for CSV (as does `Accept: text/csv`)"),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class StatsQuery:
+    """What every /stats endpoint takes: the date range and the output format."""
+
+    request: Request
+    date_from: str | None
+    date_to: str | None
+    csv_out: bool
+
+
+def stats_query(
+    request: Request,
+    date_from: Annotated[DateParam, Query(alias="from")] = None,
+    date_to: Annotated[DateParam, Query(alias="to")] = None,
+    output_format: FormatParam = None,
+) -> StatsQuery:
+    return StatsQuery(request, date_from, date_to, wants_csv(request, output_format))
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +190,15 @@ def csv_response(
     return Response(buffer.getvalue(), media_type=CSV_MEDIA_TYPE, headers=headers)
 
 
+def table_response(
+    meta_: dict[str, Any], columns: Sequence[str], rows: list[tuple[Any, ...]], csv_out: bool
+) -> Response:
+    """Rows as CSV under a header of `columns`, or as JSON objects keyed by them."""
+    if csv_out:
+        return csv_response(meta_, columns, rows)
+    return json_response(meta_, [dict(zip(columns, row, strict=True)) for row in rows])
+
+
 def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -220,9 +248,7 @@ def run(
 
 
 def read_marts(
-    request: Request,
-    date_from: str | None,
-    date_to: str | None,
+    stats: StatsQuery,
     key: tuple[Any, ...],
     fetch: Callable[[psycopg.Connection, date, date, Freshness], Any],
 ) -> tuple[Freshness, date, date, Any]:
@@ -231,9 +257,9 @@ def read_marts(
 
     Both reads go through the process's `ReadCache`: an answer is computed once per
     endpoint, parameters and refresh (`key` names the endpoint and its extra parameters)."""
-    start, end = parse_date(date_from, "from"), parse_date(date_to, "to")
-    cache: ReadCache[Freshness] = request.app.state.read_cache
-    pool = read_pool(request)
+    start, end = parse_date(stats.date_from, "from"), parse_date(stats.date_to, "to")
+    cache: ReadCache[Freshness] = stats.request.app.state.read_cache
+    pool = read_pool(stats.request)
 
     def with_connection(read: Callable[[psycopg.Connection], Any]) -> Any:
         with pool.connection() as conn:
@@ -265,27 +291,16 @@ def refresh_token(freshness: Freshness) -> tuple[datetime | None, bool]:
     responses=CSV_DOC,
     summary="Daily active users and events for every date in the range",
 )
-def get_dau(
-    request: Request,
-    date_from: Annotated[DateParam, Query(alias="from")] = None,
-    date_to: Annotated[DateParam, Query(alias="to")] = None,
-    output_format: FormatParam = None,
-) -> Response:
-    csv_out = wants_csv(request, output_format)
+def get_dau(stats: Annotated[StatsQuery, Depends(stats_query)]) -> Response:
     freshness, start, end, rows = read_marts(
-        request,
-        date_from,
-        date_to,
+        stats,
         ("dau",),
         lambda conn, first, last, _: run(conn, "dau", first, last),
     )
     if not freshness.marts_built:
         rows = [(start + timedelta(days=i), 0, 0) for i in range((end - start).days + 1)]
-    meta_ = meta(freshness, start, end)
-    if csv_out:
-        return csv_response(meta_, ("date", "active_users", "events"), rows)
-    data = [{"date": d, "active_users": users, "events": events} for d, users, events in rows]
-    return json_response(meta_, data)
+    columns = ("date", "active_users", "events")
+    return table_response(meta(freshness, start, end), columns, rows, stats.csv_out)
 
 
 @router.get(
@@ -295,25 +310,17 @@ def get_dau(
     summary="Event types in the range by events, with their distinct users",
 )
 def get_top_events(
-    request: Request,
-    date_from: Annotated[DateParam, Query(alias="from")] = None,
-    date_to: Annotated[DateParam, Query(alias="to")] = None,
+    stats: Annotated[StatsQuery, Depends(stats_query)],
     limit: Annotated[int, Query(ge=1, le=1000, description="at most this many rows")] = 10,
-    output_format: FormatParam = None,
 ) -> Response:
-    csv_out = wants_csv(request, output_format)
     freshness, start, end, rows = read_marts(
-        request,
-        date_from,
-        date_to,
+        stats,
         ("top-events", limit),
         lambda conn, first, last, _: run(conn, "top_events", first, last, row_limit=limit),
     )
+    columns = ("event_type", "events", "users")
     meta_ = meta(freshness, start, end, limit=limit)
-    if csv_out:
-        return csv_response(meta_, ("event_type", "events", "users"), rows)
-    data = [{"event_type": t, "events": events, "users": users} for t, events, users in rows]
-    return json_response(meta_, data)
+    return table_response(meta_, columns, rows, stats.csv_out)
 
 
 @router.get(
@@ -323,14 +330,10 @@ def get_top_events(
     summary="Cohort retention by first-ever day or ISO week",
 )
 def get_retention(
-    request: Request,
-    date_from: Annotated[DateParam, Query(alias="from")] = None,
-    date_to: Annotated[DateParam, Query(alias="to")] = None,
+    stats: Annotated[StatsQuery, Depends(stats_query)],
     period: Annotated[Literal["day", "week"], Query(description="cohort granularity")] = "day",
     periods: Annotated[int, Query(ge=0, le=366, description="offsets 0..periods")] = 7,
-    output_format: FormatParam = None,
 ) -> Response:
-    csv_out = wants_csv(request, output_format)
     weekly = period == "week"
 
     def fetch(
@@ -345,9 +348,9 @@ def get_retention(
         return build_retention(cells, periods, 7 if weekly else 1, freshness.latest_date)
 
     key = ("retention", period, periods)
-    freshness, start, end, data = read_marts(request, date_from, date_to, key, fetch)
+    freshness, start, end, data = read_marts(stats, key, fetch)
     meta_ = meta(freshness, start, end, period=period, periods=periods)
-    if csv_out:
+    if stats.csv_out:
         long_rows = (
             (row["cohort"], row["size"], k, row["retained"][k], row["rate"][k])
             for row in data
