@@ -1,6 +1,9 @@
 """The one raw writer: COPY a batch into a staging table, then INSERT … ON CONFLICT DO NOTHING.
 
-The RQ ingest job and the history loader both land events only through `write_events`.
+The RQ ingest job and the history loader both land events only through `write_events`. It
+holds the raw-write advisory lock (shared) from before the INSERT stamps `loaded_at` until it
+commits: mart refreshes take that lock to know that no earlier-stamped row is still in flight,
+so each model reads every raw row exactly once (dbt_project/macros/watermarks.sql).
 """
 
 from __future__ import annotations
