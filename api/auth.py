@@ -120,16 +120,18 @@ async def _guard(request: Request, keys: list[str], policy: str) -> None:
             f"rate limit exceeded ({policy}); retry later",
             headers=decision.headers,
         )
+    rate_headers = decision.headers if decision is not None else {}
     if key_status is KeyStatus.MISSING:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "missing API key: send Authorization: Bearer <key>",
-            headers={"WWW-Authenticate": "Bearer"},
+            headers={"WWW-Authenticate": "Bearer", **rate_headers},
         )
     if key_status is KeyStatus.WRONG:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this API key may not use this route")
-    if decision is not None:
-        request.state.extra_headers.update(decision.headers)
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "this API key may not use this route", headers=rate_headers
+        )
+    request.state.extra_headers.update(rate_headers)
 
 
 async def require_write_key(request: Request) -> None:

@@ -213,8 +213,15 @@ def test_rate_limits_are_per_key_and_per_policy(limited: tuple[TestClient, str])
 
 def test_unauthenticated_clients_are_limited_by_address(limited: tuple[TestClient, str]) -> None:
     client, _ = limited
-    statuses = [post_empty(client, "guess").status_code for _ in range(4)]
-    assert statuses == [403, 403, 403, 429]
+    replies = [post_empty(client, "guess") for _ in range(4)]
+    assert [reply.status_code for reply in replies] == [403, 403, 403, 429]
+    # a client guessing keys sees its budget shrink on every answer, refusals included
+    assert [reply.headers["ratelimit"].split(";")[1] for reply in replies] == [
+        "r=2",
+        "r=1",
+        "r=0",
+        "r=0",
+    ]
     # the forwarded-for header is not trusted by default
     assert post_empty(client, "guess", **{"X-Forwarded-For": "203.0.113.9"}).status_code == 429
 
