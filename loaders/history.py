@@ -64,7 +64,9 @@ class LoadSummary:
 
 
 class RejectsFile:
-    """JSON Lines of rejected rows, opened only when the first reject arrives."""
+    """JSON Lines of rejected rows, opened only when the first reject arrives. The file always
+    describes the last run: one left at the same path by an earlier run is removed when this
+    run rejects nothing."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -90,6 +92,9 @@ class RejectsFile:
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+        elif self.path.is_file():
+            self.path.unlink(missing_ok=True)
+            log.info("rejects_file_removed", path=str(self.path), reason="from an earlier run")
 
 
 @dataclass(frozen=True, slots=True)

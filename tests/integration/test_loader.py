@@ -213,6 +213,11 @@ def test_bad_rows_go_to_rejects_and_good_rows_in_the_same_chunk_load(
     strict = run_loader(str(path), "--rejects", str(rejects), "--strict")
     assert strict.returncode == 1
     assert summary_of(strict.stdout)["duplicates"] == 3
+    # A later run that rejects nothing leaves no rejects file behind from this one.
+    clean = tmp_path / "clean.jsonl"
+    clean.write_bytes(orjson.dumps(event(5)) + b"\n")
+    assert run_loader(str(clean), "--rejects", str(rejects)).returncode == 0
+    assert not rejects.exists()
 
 
 def test_csv_bad_rows(settings: Settings, db: psycopg.Connection, tmp_path: Path) -> None:
