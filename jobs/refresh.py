@@ -159,6 +159,22 @@ def mostly_new(conn: psycopg.Connection, threshold: datetime | None) -> bool:
     return row is not None and row[1] > 0 and row[0] > FULL_REBUILD_SHARE * row[1]
 
 
+def analyze_raw_if_stale(conn: psycopg.Connection) -> None:
+    """Analyze raw.events when its statistics are missing or stale (right after a bulk load,
+    before autovacuum gets to it): without them every "rows loaded since" read of the refresh
+    is planned as a scan of the whole table instead of a short range of the loaded_at index."""
+    row = conn.execute(query("jobs", "raw_stats_stale")).fetchone()
+    if row is None or not row[0]:
+        return
+    started = time.monotonic()
+    try:
+        conn.execute(query("jobs", "analyze_raw"))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        log.warning("raw_analyze_not_permitted", error=str(exc))
+        return
+    log.info("raw_analyzed", seconds=round(time.monotonic() - started, 3))
+
+
 def read_refresh_status(conn: psycopg.Connection) -> tuple[datetime | None, datetime | None]:
     """(refreshed_at, loaded_through) of the last successful refresh, or Nones before any."""
     try:
@@ -195,6 +211,7 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
                 lock_conn.execute(query("jobs", "touch_refresh_status"))
                 errors = []
             else:
+                analyze_raw_if_stale(lock_conn)
                 rebuild = full_refresh or mostly_new(lock_conn, threshold)
                 if rebuild and not full_refresh:
                     log.info("refresh_rebuilds", reason="new rows touch most days")
