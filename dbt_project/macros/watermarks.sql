@@ -74,8 +74,12 @@
   build (or a compile without a database, as sqlfluff's) reads everything.
 #}
 {% macro window_start() -%}
+    {#- ISO 8601 in UTC: read back the same whatever the session's DateStyle and TimeZone -#}
     {%- set start_query -%}
-        select coalesce(max(w.safe_from), '-infinity'::timestamptz)::text
+        select coalesce(
+            to_char(max(w.safe_from) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            '-infinity'
+        )
         from {{ watermark_table() }} as w
         where w.model_name = '{{ this.name }}'
     {%- endset -%}
