@@ -45,6 +45,8 @@ class ReadCache(Generic[F]):
                 return self._freshness
         fresh = read()
         with self._lock:
+            if now < self._read_at:  # a read that began later already landed: keep the newer
+                return fresh
             new_token = token(fresh)
             if new_token != self._token:
                 self._answers.clear()
