@@ -60,10 +60,15 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def dbt_target_dir(settings: Settings) -> Path:
+    """Where dbt writes its manifest, logs and run_results.json: one folder per database."""
+    return dbt_project_dir() / "target" / libpq_params(configured_database_url(settings))["dbname"]
+
+
 def dbt_args(settings: Settings, command: str = "run", *, full_refresh: bool = False) -> list[str]:
     """dbt arguments; target and log folders per database so test runs never collide."""
     project = dbt_project_dir()
-    target = project / "target" / libpq_params(configured_database_url(settings))["dbname"]
+    target = dbt_target_dir(settings)
     args = [
         command,
         "--project-dir",
@@ -104,23 +109,26 @@ def run_dbt(settings: Settings, command: str = "run", *, full_refresh: bool = Fa
     return errors
 
 
-def incremental_models() -> list[str]:
-    """Names of the models that keep a watermark (every model but the staging view)."""
+def incremental_tables() -> list[tuple[str, str]]:
+    """(schema, name) of the models that keep a watermark: every model but the staging view,
+    each in the schema named after its layer (macros/schemas.sql)."""
     models = dbt_project_dir() / "dbt_project" / "models"
     return sorted(
-        p.stem for layer in ("intermediate", "marts") for p in (models / layer).glob("*.sql")
+        (layer, path.stem)
+        for layer in ("intermediate", "marts")
+        for path in (models / layer).glob("*.sql")
     )
+
+
+def incremental_models() -> list[str]:
+    """Names of the models that keep a watermark."""
+    return sorted(name for _, name in incremental_tables())
 
 
 def analyze_models(conn: psycopg.Connection) -> None:
     """Fresh planner statistics after a rebuild: the next incremental refresh plans its joins
     on them (autovacuum would get there, but only after that refresh has run slowly)."""
-    models = dbt_project_dir() / "dbt_project" / "models"
-    tables = [
-        sql.Identifier(layer, path.stem)  # schema = layer (macros/schemas.sql)
-        for layer in ("intermediate", "marts")
-        for path in sorted((models / layer).glob("*.sql"))
-    ]
+    tables = [sql.Identifier(schema, name) for schema, name in incremental_tables()]
     conn.execute(sql.SQL("analyze {}").format(sql.SQL(", ").join(tables)))
 
 
@@ -206,7 +214,7 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
         skipped = False
         try:
             threshold = None if full_refresh else refresh_threshold(lock_conn)
-            skipped = not full_refresh and nothing_new(lock_conn, threshold)
+            skipped = nothing_new(lock_conn, threshold)  # never without a threshold
             if skipped:
                 lock_conn.execute(query("jobs", "touch_refresh_status"))
                 errors = []

@@ -1,8 +1,3 @@
-{# The timestamptz at which a UTC calendar date starts, whatever the session time zone. #}
-{% macro utc_midnight(date_expression) -%}
-    (({{ date_expression }})::timestamp at time zone 'UTC')
-{%- endmacro %}
-
 {# The UTC calendar date of a timestamptz. #}
 {% macro utc_date(timestamp_expression) -%}
     (({{ timestamp_expression }}) at time zone 'UTC')::date
