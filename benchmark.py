@@ -540,11 +540,10 @@ def stage_refresh(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str
 def model_seconds(env: Env) -> dict[str, float]:
     """Seconds per model of the last dbt run on the scratch database (dbt's run_results)."""
     from core.settings import Settings
-    from jobs.refresh import dbt_args
+    from jobs.refresh import dbt_target_dir
 
     settings = Settings(database_url=env.database_url, redis_url=env.redis_url)
-    args = dbt_args(settings)
-    target = Path(args[args.index("--target-path") + 1])
+    target = dbt_target_dir(settings)
     results = json.loads((target / "run_results.json").read_text())["results"]
     return {
         r["unique_id"].split(".")[-1]: r["execution_time"]
