@@ -9,6 +9,8 @@ from fastapi import Depends, FastAPI
 
 from api import ingest, ops, stats
 from api.auth import GUARD_RESPONSES, check_keys_config, require_read_key, require_write_key
+from api.capture import posthog, posthog_stubs, segment
+from api.capture.cors import CaptureCORSMiddleware
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
 from api.read_cache import ReadCache
@@ -45,9 +47,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(CaptureCORSMiddleware, origins=settings.cors_origins)
     app.add_middleware(RequestContextMiddleware)
     write_guard, read_guard = [Depends(require_write_key)], [Depends(require_read_key)]
     app.include_router(ingest.router, dependencies=write_guard, responses=GUARD_RESPONSES)
     app.include_router(stats.router, dependencies=read_guard, responses=GUARD_RESPONSES)
     app.include_router(ops.router)
+    # SDK capture routes (docs/sdks.md): they check write keys themselves (keys in the body)
+    for capture_router in (segment.router, posthog.router, posthog_stubs.router):
+        app.include_router(capture_router)
     return app

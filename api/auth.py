@@ -82,15 +82,21 @@ def matches_any(token: str, keys: list[str]) -> bool:
     return found
 
 
-def check_key(request: Request, keys: list[str]) -> tuple[KeyStatus, str | None]:
+def check_tokens(tokens: list[str], keys: list[str]) -> tuple[KeyStatus, str | None]:
+    """VALID only when every presented token is a key (a request may carry one in several
+    places, e.g. Basic auth and the body); the identity is the first token's `key_id`."""
     if not keys:
         return KeyStatus.OPEN, None
-    token = bearer_token(request)
-    if token is None:
+    if not tokens:
         return KeyStatus.MISSING, None
-    if matches_any(token, keys):
-        return KeyStatus.VALID, key_id(token)
+    if all([matches_any(token, keys) for token in tokens]):  # a list: compare all, no early exit
+        return KeyStatus.VALID, key_id(tokens[0])
     return KeyStatus.WRONG, None
+
+
+def check_key(request: Request, keys: list[str]) -> tuple[KeyStatus, str | None]:
+    token = bearer_token(request)
+    return check_tokens([token] if token is not None else [], keys)
 
 
 def client_address(request: Request, trusted_proxy_header: str | None) -> str:
@@ -104,9 +110,19 @@ def client_address(request: Request, trusted_proxy_header: str | None) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def _guard(request: Request, keys: list[str], policy: str) -> None:
+async def enforce(
+    request: Request,
+    checked: tuple[KeyStatus, str | None],
+    policy: str,
+    *,
+    missing: str = "missing API key: send Authorization: Bearer <key>",
+    limited_status: int = status.HTTP_429_TOO_MANY_REQUESTS,
+) -> None:
+    """Count the request against `policy` (per key, else per address), then refuse it when
+    over the limit (`limited_status`, with Retry-After), without a key (401) or with a wrong
+    one (403). `checked` is what `check_key`/`check_tokens` found."""
     settings: Settings = request.app.state.settings
-    key_status, identity = check_key(request, keys)
+    key_status, identity = checked
     if identity is None:
         identity = "addr:" + client_address(request, settings.trusted_proxy_header)
     request.state.client = identity
@@ -114,9 +130,9 @@ async def _guard(request: Request, keys: list[str], policy: str) -> None:
     decision: Decision | None = await limiter.hit(policy, identity)
     if decision is not None and not decision.allowed:
         RATE_LIMITED.labels(policy).inc()
-        log.info("rate_limited", policy=policy, client=identity)
+        log.info("rate_limited", policy=policy, client=identity, status=limited_status)
         raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
+            limited_status,
             f"rate limit exceeded ({policy}); retry later",
             headers=decision.headers,
         )
@@ -124,7 +140,7 @@ async def _guard(request: Request, keys: list[str], policy: str) -> None:
     if key_status is KeyStatus.MISSING:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "missing API key: send Authorization: Bearer <key>",
+            missing,
             headers={"WWW-Authenticate": "Bearer", **rate_headers},
         )
     if key_status is KeyStatus.WRONG:
@@ -132,6 +148,10 @@ async def _guard(request: Request, keys: list[str], policy: str) -> None:
             status.HTTP_403_FORBIDDEN, "this API key may not use this route", headers=rate_headers
         )
     request.state.extra_headers.update(rate_headers)
+
+
+async def _guard(request: Request, keys: list[str], policy: str) -> None:
+    await enforce(request, check_key(request, keys), policy)
 
 
 async def require_write_key(request: Request) -> None:

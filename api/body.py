@@ -77,20 +77,32 @@ async def _read_body(request: Request, limit: int) -> bytes:
             parts.append(chunk)
             size += len(chunk)
             continue
-        try:
-            # Inflate at most one byte past the limit: a gzip bomb stops here.
-            out = inflater.decompress(chunk, limit + 1 - size)
-        except zlib.error as exc:
-            raise HTTPException(
-                status.HTTP_400_BAD_REQUEST, f"body: bad gzip data ({exc})"
-            ) from None
+        out = _inflate(inflater, chunk, limit, size)
         parts.append(out)
         size += len(out)
-        if size > limit or inflater.unconsumed_tail:
-            raise _too_large(limit)
     if inflater is not None and not inflater.eof:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "body: gzip data is truncated")
     return b"".join(parts)
+
+
+def _inflate(inflater: Any, chunk: bytes, limit: int, size: int) -> bytes:
+    """Inflate at most one byte past the limit (a gzip bomb stops here); 400 on bad data."""
+    try:
+        out: bytes = inflater.decompress(chunk, limit + 1 - size)
+    except zlib.error as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"body: bad gzip data ({exc})") from None
+    if size + len(out) > limit or inflater.unconsumed_tail:
+        raise _too_large(limit)
+    return out
+
+
+def gunzip_limited(data: bytes, limit: int) -> bytes:
+    """A whole gzip body already in memory, decoded within `limit` bytes (413 past it)."""
+    inflater = zlib.decompressobj(GZIP_WBITS)
+    out = _inflate(inflater, data, limit, 0)
+    if not inflater.eof:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "body: gzip data is truncated")
+    return out
 
 
 class _DuplicateKey(ValueError):

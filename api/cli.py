@@ -196,6 +196,37 @@ def load(
         raise typer.Exit(1)
 
 
+@cli.command("rejects")
+def list_rejected(
+    limit: Annotated[int, typer.Option(min=1, help="how many, newest first")] = 50,
+    since: Annotated[
+        str | None, typer.Option(help="an RFC 3339 time or a duration back (90m, 24h, 7d)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, full payload")] = False,
+) -> None:
+    """List capture messages that broke an event rule (raw.rejects; see docs/sdks.md)."""
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from core.db import connect
+    from core.events import EventError
+    from loaders.rejects import list_rejects, reject_line, since_time
+
+    settings = _settings("rejects")
+    try:
+        start = since_time(since, datetime.now(UTC)) if since else None
+    except EventError:
+        typer.echo("error: --since must be an RFC 3339 time or a duration such as 24h", err=True)
+        raise typer.Exit(2) from None
+    with connect(settings) as conn:
+        found = list_rejects(conn, limit, start)
+    for reject in found:
+        typer.echo(orjson.dumps(reject).decode() if as_json else reject_line(reject))
+    if not as_json:
+        typer.echo(f"{len(found)} reject(s)", err=True)
+
+
 def _wait_for_api(url: str, timeout: float = 60) -> bool:
     import httpx
 

@@ -7,19 +7,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-import redis
 import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from rq.job import JobStatus
 
+from api.accept import queue_rows, triage
 from api.body import check_json_content_type, duplicate_key, read_limited_body
-from api.deps import get_queue, get_settings_dep
+from api.deps import get_settings_dep
 from api.models import EXAMPLE_EVENTS, Detail, EventIn, IngestResult
-from core.events import EventError, validate_event
 from core.metrics import count_ingest
 from core.settings import Settings
-from jobs.queue import Enqueued, enqueue_batch
-from loaders.writer import Row
+from jobs.queue import Enqueued
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["ingest"])
@@ -61,60 +59,6 @@ def parse_events(body: bytes, max_events: int) -> list[Any]:
             f"body: {len(events)} events is more than the limit of {max_events} per request",
         )
     return events
-
-
-def triage(
-    events: list[Any], received_at: datetime, settings: Settings, may_contain_nul: bool
-) -> tuple[list[Row], int, list[dict[str, Any]]]:
-    """Split a request into rows to queue (first copy of each id), duplicates, rejections."""
-    rows: dict[str, Row] = {}
-    duplicates = 0
-    rejected: list[dict[str, Any]] = []
-    for index, raw in enumerate(events):
-        try:
-            ev = validate_event(
-                raw, received_at, settings.max_future_skew, may_contain_nul=may_contain_nul
-            )
-        except EventError as exc:
-            event_id = raw.get("event_id") if isinstance(raw, dict) else None
-            rejected.append(
-                {
-                    "index": index,
-                    "event_id": event_id if isinstance(event_id, str) else None,
-                    "error": str(exc),
-                }
-            )
-            continue
-        if ev.event_id in rows:
-            duplicates += 1
-            continue
-        rows[ev.event_id] = (
-            ev.event_id,
-            ev.user_id,
-            ev.event_type,
-            ev.occurred_at,
-            ev.properties_json,
-            received_at,
-        )
-    return list(rows.values()), duplicates, rejected
-
-
-def _service_unavailable(reason: str) -> HTTPException:
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason, headers={"Retry-After": "5"})
-
-
-def queue_rows(request: Request, rows: list[Row], settings: Settings) -> Enqueued:
-    """Queue the batch or raise 503 (backlog too deep, Redis down): nothing half-accepted."""
-    queue = get_queue(request)
-    try:
-        if queue.count >= settings.max_queue_depth:
-            raise _service_unavailable(
-                f"queue backlog over {settings.max_queue_depth} batches; retry later"
-            )
-        return enqueue_batch(queue, rows, settings, getattr(request.state, "request_id", None))
-    except redis.RedisError as exc:
-        log.warning("queue_unavailable", error=str(exc))
-        raise _service_unavailable("queue unavailable; retry later") from None
 
 
 def wait_for_landing(enqueued: Enqueued, accepted: int, timeout: float) -> dict[str, Any]:

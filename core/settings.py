@@ -60,7 +60,12 @@ class Settings(BaseSettings):
     trusted_proxy_header: str | None = None  # e.g. X-Forwarded-For; off: the peer address
     metrics_port: int | None = None  # worker/scheduler: serve /metrics on this port
 
-    @field_validator("write_keys", "read_keys", "job_retry_intervals", mode="before")
+    # SDK capture routes (docs/sdks.md): origins browsers may send from (`*`: any; comma list)
+    cors_origins: Annotated[list[str], NoDecode] = ["*"]
+
+    @field_validator(
+        "write_keys", "read_keys", "job_retry_intervals", "cors_origins", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         """`a,b,c` in the environment becomes a list."""

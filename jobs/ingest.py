@@ -11,6 +11,7 @@ from rq import get_current_job
 from core.db import connect
 from core.metrics import ROWS_DUPLICATE, ROWS_INSERTED
 from core.settings import get_settings
+from loaders.rejects import Reject, write_rejects
 from loaders.writer import Row, write_events
 
 log = structlog.get_logger(__name__)
@@ -72,3 +73,14 @@ def land_batch(key: str, connection: redis.Redis | None = None) -> dict[str, int
         "batch_landed", rows=result.rows, inserted=result.inserted, duplicates=result.duplicates
     )
     return {"inserted": result.inserted, "duplicates": result.duplicates}
+
+
+def land_rejects(rejects: list[Reject]) -> dict[str, int]:
+    """Keep a capture request's invalid messages in raw.rejects (idempotent, like land_batch)."""
+    try:
+        inserted = write_rejects(_db(), rejects)
+    except psycopg.OperationalError:
+        reset_connection()
+        raise
+    log.info("rejects_recorded", rejects=len(rejects), inserted=inserted)
+    return {"inserted": inserted, "duplicates": len(rejects) - inserted}

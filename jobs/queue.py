@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import redis
@@ -12,7 +13,8 @@ from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
 
 from core.settings import Settings
-from jobs.ingest import batch_key, land_batch
+from jobs.ingest import batch_key, land_batch, land_rejects
+from loaders.rejects import Reject
 from loaders.writer import Row
 
 RETRYABLE_DEAD_STATES = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
@@ -40,6 +42,18 @@ class Enqueued:
     new: bool
 
 
+def job_options(settings: Settings) -> dict[str, Any]:
+    """Retry, time-out and result-keeping options every ingest job shares."""
+    return {
+        "retry": Retry(
+            max=len(settings.job_retry_intervals), interval=settings.job_retry_intervals
+        ),
+        "job_timeout": settings.job_timeout_seconds,
+        "result_ttl": settings.job_result_ttl_seconds,
+        "failure_ttl": settings.job_failure_ttl_seconds,
+    }
+
+
 def enqueue_batch(
     queue: Queue, rows: list[Row], settings: Settings, request_id: str | None = None
 ) -> Enqueued:
@@ -52,12 +66,7 @@ def enqueue_batch(
     options = {
         "job_id": job_id,
         "unique": True,
-        "retry": Retry(
-            max=len(settings.job_retry_intervals), interval=settings.job_retry_intervals
-        ),
-        "job_timeout": settings.job_timeout_seconds,
-        "result_ttl": settings.job_result_ttl_seconds,
-        "failure_ttl": settings.job_failure_ttl_seconds,
+        **job_options(settings),
         "meta": {"request_id": request_id, "events": len(rows)},
         "description": f"land {len(rows)} events",
     }
@@ -73,3 +82,14 @@ def enqueue_batch(
         # The earlier copy gave up for good: this retry must land the events after all.
         existing.delete()
         return Enqueued(queue.enqueue(land_batch, key, **options), new=True)
+
+
+def enqueue_rejects(queue: Queue, rejects: list[Reject], settings: Settings) -> Job:
+    """Queue the rejects of one capture request (writing them again later changes nothing)."""
+    digest = hashlib.sha256(orjson.dumps(sorted(r["reject_id"] for r in rejects))).hexdigest()
+    options = {
+        "job_id": f"rejects-{digest[:40]}",
+        **job_options(settings),
+        "description": f"record {len(rejects)} rejected capture messages",
+    }
+    return queue.enqueue(land_rejects, rejects, **options)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from rq import Queue
 from rq.job import Job
 
-from api.ingest import triage
+from api.accept import triage
 from core.settings import Settings
 from jobs.ingest import land_batch
 from jobs.queue import enqueue_batch

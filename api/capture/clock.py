@@ -1,0 +1,73 @@
+"""Event times with each sender's own clock-skew correction (docs/sdks.md, "Time").
+
+A device's clock may be off; the SDKs send both the event's time and the time of sending by
+the same clock, so the server can move the event by the difference to its own clock:
+- Segment/RudderStack: `received_at - (sentAt - timestamp)` (message-level `sentAt` and
+  `originalTimestamp` where the SDK sends them);
+- PostHog: `now + (timestamp - sent_at)`, or `now - offset` (ms); `$ignore_sent_at` keeps
+  the timestamp as sent.
+The result then meets the usual future-skew rule in `core.events`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from core.events import EventError, parse_timestamp
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 string as an aware datetime, else None (absent or unreadable)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_timestamp(value)
+    except EventError:
+        return None
+
+
+def segment_occurred_at(message: dict[str, Any], batch_sent_at: Any, received_at: datetime) -> Any:
+    """`occurred_at` for a Segment/RudderStack message (a value the validator may refuse)."""
+    client_value = message.get("timestamp")
+    if client_value is None:
+        client_value = message.get("originalTimestamp")
+    if client_value is None:
+        return received_at.isoformat()
+    client = parse_time(client_value)
+    if client is None:
+        return client_value  # the validator names the rule it breaks
+    sent = parse_time(message.get("sentAt")) or parse_time(batch_sent_at)
+    if sent is None:
+        return client.isoformat()
+    return (received_at - (sent - client)).isoformat()
+
+
+def posthog_sent_at(query_ms: str | None, body_sent_at: Any) -> datetime | None:
+    """The send time: the `_` query parameter (ms, or s with ≤ 11 digits), else `sent_at`."""
+    if query_ms and query_ms.isdigit():
+        value = int(query_ms)
+        seconds = value if len(query_ms) <= 11 else value / 1000
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return parse_time(body_sent_at)
+
+
+def posthog_occurred_at(event: dict[str, Any], sent_at: datetime | None, now: datetime) -> Any:
+    """`occurred_at` for a PostHog event (PostHog's own parseEventTimestamp rules)."""
+    properties = event.get("properties")
+    ignore_sent_at = isinstance(properties, dict) and properties.get("$ignore_sent_at") is True
+    value = event.get("timestamp")
+    if value is not None:
+        timestamp = parse_time(value)
+        if timestamp is None:
+            return value
+        if sent_at is not None and not ignore_sent_at:
+            return (now + (timestamp - sent_at)).isoformat()
+        return timestamp.isoformat()
+    offset = event.get("offset")
+    if isinstance(offset, int | float) and not isinstance(offset, bool):
+        return (now - timedelta(milliseconds=offset)).isoformat()
+    return now.isoformat()
