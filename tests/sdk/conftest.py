@@ -29,7 +29,7 @@ from tests.conftest import REPO_ROOT, drain, free_port, start_process, stop_proc
 
 SEGMENT_KEY = "SEG_WRITE_KEY_1234567890"
 POSTHOG_KEY = "phc_PROJECT_KEY_1234567890"
-QUEUE_LIMIT = 3
+QUEUE_LIMIT = 20  # room for a few requests between two drains; fill_queue uses it all
 NODE_DIR = REPO_ROOT / "tests" / "sdk" / "node"
 T = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)  # the client-side time tests pass
 BAD_EVENT = "x" * 300  # event_type is at most 256 characters
