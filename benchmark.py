@@ -41,7 +41,7 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent
-STAGES = ["limit", "ingest", "loader", "refresh", "reads", "freshness"]
+STAGES = ["limit", "ingest", "sdk_ingest", "loader", "refresh", "reads", "freshness"]
 console = Console(stderr=True)
 
 # ---------------------------------------------------------------- data
@@ -344,17 +344,29 @@ def producer_batches(data: Dataset, batch: int, index: int, producers: int) -> I
         yield b"[" + b",".join(lines) + b"]"
 
 
-def _producer(url: str, data: Dataset, batch: int, index: int, producers: int, out: Any) -> None:
-    """One load-generator process: POST its batches back to back, report latencies."""
+def _producer(
+    url: str,
+    data: Dataset,
+    batch: int,
+    index: int,
+    producers: int,
+    out: Any,
+    route: tuple[str, int, Callable[[bytes], bytes] | None] = ("/events", 202, None),
+) -> None:
+    """One load-generator process: POST its batches back to back, report latencies.
+
+    `route`: the path, the success status, and how a JSON array of lines becomes a body."""
+    path, ok_status, wrap = route
     latencies: list[float] = []
     accepted = statuses_bad = 0
     proc = psutil.Process()
     with httpx.Client(timeout=60, headers={"Content-Type": "application/json"}) as client:
-        for body in producer_batches(data, batch, index, producers):
+        for array in producer_batches(data, batch, index, producers):
+            body = wrap(array) if wrap else array
             start = time.perf_counter()
-            reply = client.post(f"{url}/events", content=body)
+            reply = client.post(f"{url}{path}", content=body)
             latencies.append(time.perf_counter() - start)
-            if reply.status_code == 202:
+            if reply.status_code == ok_status:
                 accepted += reply.json()["accepted"]
             else:
                 statuses_bad += 1
@@ -364,11 +376,14 @@ def _producer(url: str, data: Dataset, batch: int, index: int, producers: int, o
     )
 
 
-def post_stream(url: str, data: Dataset, batch: int, producers: int) -> dict[str, Any]:
+def post_stream(
+    url: str, data: Dataset, batch: int, producers: int, route: tuple[Any, ...] | None = None
+) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     out = ctx.Queue()
+    extra = (route,) if route else ()
     procs = [
-        ctx.Process(target=_producer, args=(url, data, batch, i, producers, out))
+        ctx.Process(target=_producer, args=(url, data, batch, i, producers, out, *extra))
         for i in range(producers)
     ]
     start = time.perf_counter()
@@ -441,6 +456,73 @@ def stage_ingest(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str,
         "replay_accepted": replay["accepted"],
         "replay_new_rows": after_replay - landed,
         "replay_drained": drained,
+    }
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def segment_dataset(data: Dataset) -> Dataset:
+    """The same events as Segment `track` messages (one JSON line each), for /v1/batch."""
+    path = data.path.with_name(data.path.stem + "-segment.jsonl")
+    with open(path, "wb") as out:
+        for line in data.lines():
+            event = orjson.loads(line)
+            message = {
+                "type": "track",
+                "messageId": event["event_id"],
+                "userId": event["user_id"],
+                "event": event["event_type"],
+                "timestamp": event["occurred_at"],
+                "properties": event["properties"],
+            }
+            out.write(orjson.dumps(message) + b"\n")
+    return Dataset(path, data.count)
+
+
+def segment_batch_body(array: bytes) -> bytes:
+    """A /v1/batch body as segment-python sends it: the messages and the time of sending."""
+    sent_at = datetime.now(UTC).isoformat().encode()
+    return b'{"batch":' + array + b',"sentAt":"' + sent_at + b'"}'
+
+
+def stage_sdk_ingest(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
+    """The ingest stage's events as Segment /v1/batch bodies: landed per second, to compare
+    with the native /events path (ratio sdk_ingest_over_native when both stages run)."""
+    messages = segment_dataset(data)
+    with env.connect() as conn:
+        conn.execute("truncate raw.events")
+    redis.Redis.from_url(env.redis_url).flushdb()  # no earlier job result answers for a batch
+    url = start_api(env, args.api_workers, port=free_port())
+    api = env.children[-1]
+    workers = [spawn(env, "worker") for _ in range(args.rq_workers)]
+    start = time.perf_counter()
+    route = ("/v1/batch", 200, segment_batch_body)
+    posted = post_stream(url, messages, args.batch, args.producers, route)
+    landed, _ = wait_until_landed(env, posted["accepted"])
+    total = time.perf_counter() - start
+    with env.connect() as conn:
+        distinct = conn.execute("select count(distinct event_id) from raw.events").fetchone()
+    for child in (*workers, api):
+        stop(child)
+    messages.path.unlink()
+    return {
+        "events": data.count,
+        "batch": args.batch,
+        "accepted": posted["accepted"],
+        "non_200": posted["non_202"],
+        "accepted_per_s": posted["accepted"] / posted["seconds"],
+        "landed": landed,
+        "landed_per_s": landed / total,
+        "lost": max(0, posted["accepted"] - landed),
+        "duplicated": landed - (distinct[0] if distinct else 0),
+        "post_p50_ms": posted["p50_ms"],
+        "post_p95_ms": posted["p95_ms"],
     }
 
 
@@ -629,7 +711,7 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
     seconds = 3 if args.quick else 10
     out: dict[str, Any] = {"seconds_per_run": seconds, "api_workers": args.api_workers}
     endpoints = ["dau", "top-events", "retention-day", "retention-week"]
-    url = start_api(env, args.api_workers, port=8766)
+    url = start_api(env, args.api_workers, port=free_port())
     for endpoint in endpoints:
         figures = wrk_run(url, read_paths(endpoint, 500, args.seed), 4, seconds)
         for key, value in figures.items():
@@ -696,6 +778,7 @@ def stage_freshness(env: Env, data: Dataset, args: argparse.Namespace) -> dict[s
 STAGE_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
     "limit": stage_limit,
     "ingest": stage_ingest,
+    "sdk_ingest": stage_sdk_ingest,
     "loader": stage_loader,
     "refresh": stage_refresh,
     "reads": stage_reads,
@@ -741,7 +824,11 @@ def ratios(results: dict[str, Any]) -> dict[str, float | None]:
         "loader_over_limit": None,
         "loader_over_bare_copy": None,
         "incremental_over_full_refresh": None,
+        "sdk_ingest_over_native": None,
     }
+    if "ingest" in results and "sdk_ingest" in results:
+        native = results["ingest"]["landed_per_s"]
+        out["sdk_ingest_over_native"] = results["sdk_ingest"]["landed_per_s"] / native
     if limit and "ingest" in results:
         out["ingest_landed_over_limit"] = results["ingest"]["landed_per_s"] / limit
     if limit and "loader" in results:

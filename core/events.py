@@ -159,12 +159,18 @@ def check_text(value: Any, name: str, max_chars: int) -> str:
 
 
 def check_occurred_at(value: Any, now: datetime, max_future_skew: float) -> datetime:
-    """A required timestamp string, at most `max_future_skew` seconds after `now`; UTC."""
+    """A required timestamp string, at most `max_future_skew` seconds after `now`; UTC.
+
+    An aware datetime (never in JSON: the SDK capture routes pass the time they corrected for
+    clock skew) skips the parse and meets the same future-skew rule."""
     if value is None:
         raise EventError("occurred_at: required")
-    if not isinstance(value, str):
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        occurred_at = value.astimezone(UTC)
+    elif not isinstance(value, str):
         raise EventError(f"occurred_at: must be a string, not {json_type(value)}")
-    occurred_at = parse_timestamp(value)
+    else:
+        occurred_at = parse_timestamp(value)
     if (occurred_at - now).total_seconds() > max_future_skew:
         raise EventError(f"occurred_at: more than {describe_skew(max_future_skew)} in the future")
     return occurred_at

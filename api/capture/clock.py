@@ -27,20 +27,24 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
-def segment_occurred_at(message: dict[str, Any], batch_sent_at: Any, received_at: datetime) -> Any:
-    """`occurred_at` for a Segment/RudderStack message (a value the validator may refuse)."""
+def segment_occurred_at(
+    message: dict[str, Any], batch_sent: datetime | None, received_at: datetime
+) -> Any:
+    """`occurred_at` for a Segment/RudderStack message: a corrected datetime, or the sent
+    value the validator will refuse. `batch_sent` is the wrapper's `sentAt`, parsed once."""
     client_value = message.get("timestamp")
     if client_value is None:
         client_value = message.get("originalTimestamp")
     if client_value is None:
-        return received_at.isoformat()
+        return received_at
     client = parse_time(client_value)
     if client is None:
         return client_value  # the validator names the rule it breaks
-    sent = parse_time(message.get("sentAt")) or parse_time(batch_sent_at)
+    own_sent = message.get("sentAt")
+    sent = parse_time(own_sent) if own_sent is not None else batch_sent
     if sent is None:
-        return client.isoformat()
-    return (received_at - (sent - client)).isoformat()
+        return client
+    return received_at - (sent - client)
 
 
 def posthog_sent_at(query_ms: str | None, body_sent_at: Any) -> datetime | None:
@@ -65,9 +69,9 @@ def posthog_occurred_at(event: dict[str, Any], sent_at: datetime | None, now: da
         if timestamp is None:
             return value
         if sent_at is not None and not ignore_sent_at:
-            return (now + (timestamp - sent_at)).isoformat()
-        return timestamp.isoformat()
+            return now + (timestamp - sent_at)
+        return timestamp
     offset = event.get("offset")
     if isinstance(offset, int | float) and not isinstance(offset, bool):
-        return (now - timedelta(milliseconds=offset)).isoformat()
-    return now.isoformat()
+        return now - timedelta(milliseconds=offset)
+    return now

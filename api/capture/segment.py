@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.capture.keys import presented_keys
 from api.capture.pipeline import Unwrap, Unwrapped, Wire, bad_request, capture
-from api.capture.segment_mapping import MESSAGE_TYPES, map_segment
+from api.capture.segment_mapping import MESSAGE_TYPES, map_segment, segment_batch
 
 router = APIRouter(tags=["capture"], include_in_schema=False)
 SEGMENT = Wire("segment", "messageId", status.HTTP_429_TOO_MANY_REQUESTS, {"success": True})
@@ -29,10 +29,11 @@ def unwrap_batch(payload: Any, request: Request, received_at: datetime) -> Unwra
         wrapper, messages = payload, payload["batch"]
     else:
         raise bad_request("body: must be an object with a `batch` array of messages")
+    batch = segment_batch(wrapper, received_at)
     return Unwrapped(
         messages,
         presented_keys(request, [wrapper.get("writeKey")]),
-        lambda message: map_segment(message, None, wrapper, received_at),
+        lambda message: map_segment(message, None, batch),
     )
 
 
@@ -45,7 +46,7 @@ def unwrap_single(kind: str) -> Unwrap:
         return Unwrapped(
             [payload],
             presented_keys(request, [payload.get("writeKey")]),
-            lambda message: map_segment(message, kind, {}, received_at),
+            lambda message: map_segment(message, kind, segment_batch({}, received_at)),
         )
 
     return unwrap

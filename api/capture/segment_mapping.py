@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from api.capture.clock import segment_occurred_at
+from api.capture.clock import parse_time, segment_occurred_at
 from api.capture.fields import as_message, message_id, present, properties_of
 from core.events import EventError
 
@@ -28,20 +28,26 @@ def _traits(message: dict[str, Any], context: dict[str, Any]) -> Any:
 def _context(message: dict[str, Any], batch_context: Any) -> dict[str, Any]:
     """The message's context over the batch-level one (Segment's HTTP API allows both)."""
     context = message.get("context")
-    merged: dict[str, Any] = dict(batch_context) if isinstance(batch_context, dict) else {}
-    if isinstance(context, dict):
-        merged.update(context)
-    elif context is not None:
+    if context is not None and not isinstance(context, dict):
         raise EventError("properties: context must be a JSON object")
-    return merged
+    if not isinstance(batch_context, dict) or not batch_context:
+        return context or {}
+    return {**batch_context, **(context or {})}
 
 
-def map_segment(
-    value: Any,
-    route_type: str | None,
-    batch: dict[str, Any],
-    received_at: datetime,
-) -> dict[str, Any]:
+class SegmentBatch(NamedTuple):
+    """What a batch's messages share, read once: its context, its `sentAt`, its receipt."""
+
+    context: Any
+    sent_at: datetime | None
+    received_at: datetime
+
+
+def segment_batch(wrapper: dict[str, Any], received_at: datetime) -> SegmentBatch:
+    return SegmentBatch(wrapper.get("context"), parse_time(wrapper.get("sentAt")), received_at)
+
+
+def map_segment(value: Any, route_type: str | None, batch: SegmentBatch) -> dict[str, Any]:
     """The native event for one message; `route_type` is set by /v1/track etc., where the
     body is the message itself. Raises `EventError` when the message cannot be mapped."""
     message = as_message(value)
@@ -49,7 +55,7 @@ def map_segment(
     if not isinstance(kind, str) or kind.lower() not in MESSAGE_TYPES:
         raise EventError(f"event: type must be one of {', '.join(MESSAGE_TYPES)} (got {kind!r})")
     kind = kind.lower()
-    context = _context(message, batch.get("context"))
+    context = _context(message, batch.context)
     properties = properties_of(message.get("properties"))
     user_id, anonymous_id = present(message.get("userId")), present(message.get("anonymousId"))
     if isinstance(properties, dict):
@@ -76,6 +82,6 @@ def map_segment(
         "event_id": message_id("segment", message, message.get("messageId")),
         "user_id": user_id if user_id is not None else anonymous_id,
         "event_type": message.get("event") if kind == "track" else EVENT_TYPES[kind],
-        "occurred_at": segment_occurred_at(message, batch.get("sentAt"), received_at),
+        "occurred_at": segment_occurred_at(message, batch.sent_at, batch.received_at),
         "properties": properties,
     }

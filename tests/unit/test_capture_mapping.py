@@ -17,7 +17,7 @@ from fastapi import HTTPException
 from api.capture.body import decode_capture_body
 from api.capture.clock import posthog_sent_at
 from api.capture.posthog_mapping import map_posthog
-from api.capture.segment_mapping import map_segment
+from api.capture.segment_mapping import map_segment, segment_batch
 from core.events import EventError, validate_event
 
 RECEIVED = datetime(2026, 12, 1, 20, 18, 18, tzinfo=UTC)
@@ -113,7 +113,8 @@ def stored(event: dict[str, Any], now: datetime = RECEIVED) -> Any:
 
 def test_segment_python_track_corrects_skew_and_keeps_context() -> None:
     first, second = (
-        map_segment(m, None, SEGMENT_PYTHON, RECEIVED) for m in SEGMENT_PYTHON["batch"]
+        map_segment(m, None, segment_batch(SEGMENT_PYTHON, RECEIVED))
+        for m in SEGMENT_PYTHON["batch"]
     )
     sent = ts("2026-12-01T20:18:17.416545+00:00")
     one = stored(first)
@@ -138,7 +139,11 @@ def test_segment_python_track_corrects_skew_and_keeps_context() -> None:
 
 def test_rudder_python_identify_traits_from_context() -> None:
     event = stored(
-        map_segment(RUDDER_PYTHON_IDENTIFY["batch"][0], None, RUDDER_PYTHON_IDENTIFY, RECEIVED)
+        map_segment(
+            RUDDER_PYTHON_IDENTIFY["batch"][0],
+            None,
+            segment_batch(RUDDER_PYTHON_IDENTIFY, RECEIVED),
+        )
     )
     assert (event.user_id, event.event_type) == ("user-42", "$identify")
     assert orjson.loads(event.properties_json)["$set"] == {
@@ -149,11 +154,11 @@ def test_rudder_python_identify_traits_from_context() -> None:
 
 def test_rudder_node_message_level_sent_at_wins() -> None:
     message = RUDDER_NODE_TRACK["batch"][0]
-    event = stored(map_segment(message, None, RUDDER_NODE_TRACK, RECEIVED))
+    event = stored(map_segment(message, None, segment_batch(RUDDER_NODE_TRACK, RECEIVED)))
     expected = RECEIVED - (ts("2026-12-01T20:19:41.180Z") - ts("2024-01-02T03:04:05.678Z"))
     assert event.occurred_at == expected
     without_timestamp = {k: v for k, v in message.items() if k != "timestamp"}
-    event = stored(map_segment(without_timestamp, None, RUDDER_NODE_TRACK, RECEIVED))
+    event = stored(map_segment(without_timestamp, None, segment_batch(RUDDER_NODE_TRACK, RECEIVED)))
     assert event.occurred_at == RECEIVED - timedelta(milliseconds=201)  # originalTimestamp
 
 
@@ -186,14 +191,14 @@ def test_segment_types(
     kind: str, extra: dict[str, Any], event_type: str, properties: dict[str, Any]
 ) -> None:
     message = {"type": kind, "userId": "user-42", "messageId": f"m-{kind}", **extra}
-    event = stored(map_segment(message, None, {}, RECEIVED))
+    event = stored(map_segment(message, None, segment_batch({}, RECEIVED)))
     assert (event.event_type, event.user_id, event.occurred_at) == (event_type, "user-42", RECEIVED)
     assert orjson.loads(event.properties_json) == properties
 
 
 def test_single_route_type_and_blank_user_id() -> None:
     message = {"event": "Clicked", "userId": "  ", "anonymousId": "anon-9", "messageId": "m1"}
-    event = stored(map_segment(message, "track", {}, RECEIVED))
+    event = stored(map_segment(message, "track", segment_batch({}, RECEIVED)))
     assert (event.event_type, event.user_id) == ("Clicked", "anon-9")
 
 
@@ -206,7 +211,7 @@ def test_single_route_type_and_blank_user_id() -> None:
 )
 def test_unmappable_messages_name_the_rule(message: Any, error: str) -> None:
     with pytest.raises(EventError, match=error):
-        map_segment(message, None, {}, RECEIVED)
+        map_segment(message, None, segment_batch({}, RECEIVED))
 
 
 @pytest.mark.parametrize(
@@ -232,15 +237,17 @@ def test_unmappable_messages_name_the_rule(message: Any, error: str) -> None:
 )
 def test_mapped_messages_meet_the_native_rules(message: dict[str, Any], error: str) -> None:
     with pytest.raises(EventError, match=error):
-        stored(map_segment(message, None, {}, RECEIVED))
+        stored(map_segment(message, None, segment_batch({}, RECEIVED)))
 
 
 def test_missing_message_id_is_derived_and_stable() -> None:
     message = {"type": "track", "event": "x", "userId": "u", "timestamp": "2026-12-01T20:00:00Z"}
-    first = stored(map_segment(message, None, {}, RECEIVED)).event_id
+    first = stored(map_segment(message, None, segment_batch({}, RECEIVED))).event_id
     assert (
         first
-        == stored(map_segment(dict(message), None, {}, RECEIVED + timedelta(seconds=5))).event_id
+        == stored(
+            map_segment(dict(message), None, segment_batch({}, RECEIVED + timedelta(seconds=5)))
+        ).event_id
     )
     assert first.startswith("segment-derived-")
 
