@@ -40,10 +40,13 @@ HTTP_LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-EVENTS_ACCEPTED = Counter("eventmart_events_accepted", "Events accepted by POST /events (queued)")
+EVENTS_ACCEPTED = Counter(
+    "eventmart_events_accepted",
+    "Events accepted by POST /events and the SDK capture routes (queued)",
+)
 EVENTS_REJECTED = Counter(
     "eventmart_events_rejected",
-    "Events rejected by POST /events, by the rule they broke (`field: rule`)",
+    "Events rejected by POST /events and the capture routes, by the rule broken (`field: rule`)",
     ["reason"],
 )
 EVENTS_DUPLICATE_IN_REQUEST = Counter(
