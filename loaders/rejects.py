@@ -58,7 +58,7 @@ def list_rejects(
     conn: psycopg.Connection, limit: int = 50, since: datetime | None = None
 ) -> list[dict[str, Any]]:
     """The newest rejects first, as dicts (received_at, source, message_id, reason, …)."""
-    cur = conn.execute(query("loaders", "list_rejects"), {"limit": limit, "since": since})
+    cur = conn.execute(query("loaders", "list_rejects"), {"row_limit": limit, "since": since})
     names = [column.name for column in cur.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 

@@ -9,4 +9,4 @@ select
 from raw.rejects
 where %(since)s::timestamptz is null or received_at >= %(since)s::timestamptz
 order by received_at desc, reject_id asc
-limit %(limit)s
+limit %(row_limit)s
