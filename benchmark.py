@@ -442,16 +442,7 @@ def stage_ingest(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str,
         "producers": args.producers,
         "api_workers": args.api_workers,
         "rq_workers": args.rq_workers,
-        "accepted": posted["accepted"],
-        "non_202": posted["non_202"],
-        "accepted_per_s": posted["accepted"] / posted["seconds"],
-        "landed": landed,
-        "landed_per_s": landed / total,
-        "lost": max(0, posted["accepted"] - landed),
-        "duplicated": landed - (distinct[0] if distinct else 0),
-        "post_p50_ms": posted["p50_ms"],
-        "post_p95_ms": posted["p95_ms"],
-        "post_p99_ms": posted["p99_ms"],
+        **landing_figures(posted, landed, total, distinct, 202),
         "generator_cpu_share": posted["generator_cpu_s"] / max(busy, 1e-9),
         "replay_accepted": replay["accepted"],
         "replay_new_rows": after_replay - landed,
@@ -514,8 +505,17 @@ def stage_sdk_ingest(env: Env, data: Dataset, args: argparse.Namespace) -> dict[
     return {
         "events": data.count,
         "batch": args.batch,
+        **landing_figures(posted, landed, total, distinct, 200),
+    }
+
+
+def landing_figures(
+    posted: dict[str, Any], landed: int, total: float, distinct: Any, ok_status: int
+) -> dict[str, Any]:
+    """What an ingest-like stage reports: accepted, landed, lost, duplicated, latencies."""
+    return {
         "accepted": posted["accepted"],
-        "non_200": posted["non_202"],
+        f"non_{ok_status}": posted["non_202"],
         "accepted_per_s": posted["accepted"] / posted["seconds"],
         "landed": landed,
         "landed_per_s": landed / total,
@@ -523,6 +523,7 @@ def stage_sdk_ingest(env: Env, data: Dataset, args: argparse.Namespace) -> dict[
         "duplicated": landed - (distinct[0] if distinct else 0),
         "post_p50_ms": posted["p50_ms"],
         "post_p95_ms": posted["p95_ms"],
+        "post_p99_ms": posted["p99_ms"],
     }
 
 

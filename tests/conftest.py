@@ -157,24 +157,28 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-@pytest.fixture
-def live_api(settings: Settings, redis_conn: redis.Redis, db: psycopg.Connection) -> Iterator[str]:
-    """`eventmart serve` in a real uvicorn process; yields its base URL."""
+def serve_api(log_name: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `eventmart serve` on a free port; return it and its base URL once healthy."""
     import httpx
 
     port = free_port()
-    process = start_process(["serve", "--port", str(port)], "api")
+    process = start_process(["serve", "--port", str(port)], log_name)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
+                return process, url
         except httpx.HTTPError:
             time.sleep(0.2)
-    else:
-        stop_process(process)
-        raise RuntimeError("eventmart serve did not start; see .eventmart/test-api.log")
+    stop_process(process)
+    raise RuntimeError(f"eventmart serve did not start; see .eventmart/test-{log_name}.log")
+
+
+@pytest.fixture
+def live_api(settings: Settings, redis_conn: redis.Redis, db: psycopg.Connection) -> Iterator[str]:
+    """`eventmart serve` in a real uvicorn process; yields its base URL."""
+    process, url = serve_api("api")
     yield url
     stop_process(process)
 

@@ -25,7 +25,7 @@ import redis
 from rq import Queue
 
 from core.settings import Settings
-from tests.conftest import REPO_ROOT, drain, free_port, start_process, stop_process
+from tests.conftest import REPO_ROOT, drain, serve_api, stop_process
 
 SEGMENT_KEY = "SEG_WRITE_KEY_1234567890"
 POSTHOG_KEY = "phc_PROJECT_KEY_1234567890"
@@ -44,26 +44,14 @@ def capture_api(settings: Settings) -> Iterator[str]:
     }
     saved = {k: os.environ.get(k) for k in extra}
     os.environ.update(extra)
-    port = free_port()
     try:
-        process = start_process(["serve", "--port", str(port)], "sdk-api")
+        process, url = serve_api("sdk-api")
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        stop_process(process)
-        raise RuntimeError("eventmart serve did not start; see .eventmart/test-sdk-api.log")
     yield url
     stop_process(process)
 

@@ -17,19 +17,8 @@ from rq import Queue
 
 from core.settings import Settings
 from tests.conftest import drain
-from tests.sdk.conftest import (
-    POSTHOG_KEY,
-    SEGMENT_KEY,
-    T,
-    assert_recent,
-    assert_time_corrected,
-    bad_event_reason,
-    by_type,
-    fill_queue,
-    refuse_once_then_land,
-    rejected,
-    stored,
-)
+from tests.sdk.conftest import POSTHOG_KEY, SEGMENT_KEY, fill_queue, refuse_once_then_land
+from tests.sdk.expect import POSTHOG_GROUP, posthog_rows, segment_rows
 
 LIBRARIES = {"segment-node": "@segment/analytics-node", "rudder-node": "analytics-node"}
 
@@ -53,73 +42,34 @@ def finish(process: subprocess.Popen[bytes]) -> None:
     assert process.returncode == 0, output.decode()
 
 
-def assert_segment_node_family(
-    conn: psycopg.Connection, sdk: str, prefix: str, sent_after: datetime
-) -> None:
-    rows = by_type(stored(conn))
-    assert {t: (r.event_id, r.user_id) for t, r in rows.items()} == {
-        "Order Completed": (f"{prefix}-track", "user-42"),
-        "$identify": (f"{prefix}-identify", "user-42"),
-        "$pageview": (f"{prefix}-page", "user-42"),
-        "$screen": (f"{prefix}-screen", "user-42"),
-        "$groupidentify": (f"{prefix}-group", "user-42"),
-        "$create_alias": (f"{prefix}-alias", "user-42"),
-    }
-    properties = {
-        t: {k: v for k, v in r.properties.items() if k != "$context"} for t, r in rows.items()
-    }
-    assert properties["Order Completed"] == {"order_id": "o-1"}
-    assert properties["$identify"] == {"$set": {"plan": "pro"}, "$anonymous_id": "anon-1"}
-    # segment-node copies category into properties itself; the mapping keeps both either way
-    assert properties["$pageview"] == {"path": "/pricing", "name": "Pricing", "category": "Docs"}
-    assert properties["$screen"] == {"name": "Home"}
-    assert properties["$groupidentify"] == {"$group_key": "org-7", "$group_set": {"name": "Acme"}}
-    assert properties["$create_alias"] == {"alias": "anon-1"}
-    for row in rows.values():
-        assert row.properties["$context"]["library"]["name"] == LIBRARIES[sdk]
-    assert_time_corrected(rows["Order Completed"], T, sent_after)
-    for event_type in ("$identify", "$pageview", "$screen", "$groupidentify", "$create_alias"):
-        assert_recent(rows[event_type], sent_after)
-    assert rejected(conn) == [("segment", f"{prefix}-bad", bad_event_reason())]
-
-
 def assert_posthog_node(conn: psycopg.Connection, sent_after: datetime) -> None:
-    rows = by_type(stored(conn))
-    assert {t: r.user_id for t, r in rows.items()} == {
-        "order completed": "user-42",
-        "$identify": "user-42",
-        "$pageview": "user-42",
-        "$groupidentify": "$company_org-7",  # posthog-node's own distinct_id for a group
-        "$create_alias": "user-42",
-    }
-    assert rows["order completed"].event_id.startswith("0190e1a0-")  # the uuid the app passed
-    expected = {
-        "order completed": {"order_id": "o-1"},
-        "$identify": {"$set": {"plan": "pro"}},
-        "$pageview": {"$current_url": "https://shop.example/pricing"},
-        "$groupidentify": {
-            "$group_type": "company",
-            "$group_key": "org-7",
-            "$group_set": {"name": "Acme"},
+    rows = posthog_rows(
+        conn,
+        {
+            "order completed": "user-42",
+            "$identify": "user-42",
+            "$pageview": "user-42",
+            "$groupidentify": "$company_org-7",  # posthog-node's own distinct_id for a group
+            "$create_alias": "user-42",
         },
-        "$create_alias": {"alias": "anon-1"},
-    }
-    for event_type, subset in expected.items():
-        properties = rows[event_type].properties
-        assert {k: properties.get(k) for k in subset} == subset
-        assert properties["$lib"] == "posthog-node"
-    assert_time_corrected(rows["order completed"], T, sent_after)
-    for event_type in ("$identify", "$pageview", "$groupidentify", "$create_alias"):
-        assert_recent(rows[event_type], sent_after)
-    [(source, _uuid, reason)] = rejected(conn)
-    assert (source, reason) == ("posthog", bad_event_reason())
+        {
+            "order completed": {"order_id": "o-1"},
+            "$identify": {"$set": {"plan": "pro"}},
+            "$pageview": {"$current_url": "https://shop.example/pricing"},
+            "$groupidentify": POSTHOG_GROUP,
+            "$create_alias": {"alias": "anon-1"},
+        },
+        "posthog-node",
+        sent_after,
+    )
+    assert rows["order completed"].event_id.startswith("0190e1a0-")  # the uuid the app passed
 
 
 def check(conn: psycopg.Connection, sdk: str, prefix: str, sent_after: datetime) -> None:
     if sdk == "posthog-node":
         assert_posthog_node(conn, sent_after)
     else:
-        assert_segment_node_family(conn, sdk, prefix, sent_after)
+        segment_rows(conn, prefix, LIBRARIES[sdk], sent_after)
 
 
 ROUTES = {"segment-node": "/v1/batch", "rudder-node": "/v1/batch", "posthog-node": "/batch/"}

@@ -26,15 +26,11 @@ from tests.sdk.conftest import (
     POSTHOG_KEY,
     SEGMENT_KEY,
     T,
-    assert_recent,
-    assert_time_corrected,
-    bad_event_reason,
-    by_type,
     fill_queue,
     refuse_once_then_land,
     rejected,
-    stored,
 )
+from tests.sdk.expect import POSTHOG_GROUP, posthog_rows, segment_rows
 
 SEGMENT_FAMILY = {
     "segment-python": (SegmentClient, "analytics-python"),
@@ -71,38 +67,6 @@ def segment_calls(client: Any, prefix: str) -> None:
     client.track(anonymous_id="anon-2", event=BAD_EVENT, message_id=f"{prefix}-bad")
 
 
-def without_context(properties: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in properties.items() if k != "$context"}
-
-
-def assert_segment_mapping(
-    conn: psycopg.Connection, prefix: str, library: str, sent_after: datetime
-) -> None:
-    rows = by_type(stored(conn))
-    assert {t: (r.event_id, r.user_id) for t, r in rows.items()} == {
-        "Order Completed": (f"{prefix}-track", "user-42"),
-        "$identify": (f"{prefix}-identify", "user-42"),
-        "$pageview": (f"{prefix}-page", "user-42"),
-        "$screen": (f"{prefix}-screen", "user-42"),
-        "$groupidentify": (f"{prefix}-group", "user-42"),
-        "$create_alias": (f"{prefix}-alias", "user-42"),
-    }
-    assert {t: without_context(r.properties) for t, r in rows.items()} == {
-        "Order Completed": {"order_id": "o-1"},
-        "$identify": {"$set": {"plan": "pro"}, "$anonymous_id": "anon-1"},
-        "$pageview": {"path": "/pricing", "name": "Pricing", "category": "Docs"},
-        "$screen": {"name": "Home"},
-        "$groupidentify": {"$group_key": "org-7", "$group_set": {"name": "Acme"}},
-        "$create_alias": {"alias": "anon-1"},
-    }
-    for row in rows.values():
-        assert row.properties["$context"]["library"]["name"] == library
-    assert_time_corrected(rows["Order Completed"], T, sent_after)
-    for event_type in ("$identify", "$pageview", "$screen", "$groupidentify", "$create_alias"):
-        assert_recent(rows[event_type], sent_after)
-    assert rejected(conn) == [("segment", f"{prefix}-bad", bad_event_reason())]
-
-
 @pytest.mark.parametrize("sdk", sorted(SEGMENT_FAMILY))
 @pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])
 def test_segment_family_mapping(
@@ -115,7 +79,7 @@ def test_segment_family_mapping(
     client.flush()
     client.shutdown()
     drain(queue)
-    assert_segment_mapping(sdk_db, sdk, library, sent_after)
+    segment_rows(sdk_db, sdk, library, sent_after)
 
 
 @pytest.mark.parametrize("sdk", sorted(SEGMENT_FAMILY))
@@ -131,7 +95,7 @@ def test_segment_family_retries_a_503(
     flushing.start()
     refuse_once_then_land(capture_api, "/v1/batch", queue, settings, flushing.is_alive)
     client.shutdown()
-    assert_segment_mapping(sdk_db, sdk, library, sent_after)  # every event once, nothing twice
+    segment_rows(sdk_db, sdk, library, sent_after)  # every event once, nothing twice
 
 
 def posthog_calls(client: Posthog) -> list[str]:
@@ -156,34 +120,29 @@ def posthog_calls(client: Posthog) -> list[str]:
     return ids
 
 
-def assert_posthog_mapping(conn: psycopg.Connection, ids: list[str], sent_after: datetime) -> None:
-    rows = by_type(stored(conn))
-    assert {t: (r.event_id, r.user_id) for t, r in rows.items()} == {
-        "order completed": (ids[0], "user-42"),
-        "$set": (ids[1], "user-42"),
-        "$pageview": (ids[2], "user-42"),
-        "$groupidentify": (ids[3], "user-42"),
-        "$create_alias": (ids[4], "anon-1"),  # posthog-python: distinct_id = previous_id
-    }
-    expected = {
-        "order completed": {"order_id": "o-1"},
-        "$set": {"$set": {"plan": "pro"}},
-        "$pageview": {"$current_url": "https://shop.example/pricing"},
-        "$groupidentify": {
-            "$group_type": "company",
-            "$group_key": "org-7",
-            "$group_set": {"name": "Acme"},
+def assert_posthog_python(conn: psycopg.Connection, ids: list[str], sent_after: datetime) -> None:
+    rows = posthog_rows(
+        conn,
+        {
+            "order completed": "user-42",
+            "$set": "user-42",
+            "$pageview": "user-42",
+            "$groupidentify": "user-42",
+            "$create_alias": "anon-1",  # posthog-python: distinct_id = previous_id
         },
-        "$create_alias": {"alias": "user-42"},
-    }
-    for event_type, subset in expected.items():
-        properties = rows[event_type].properties
-        assert {k: properties.get(k) for k in subset} == subset
-        assert properties["$lib"] == "posthog-python"
-    assert_time_corrected(rows["order completed"], T, sent_after)
-    for event_type in ("$set", "$pageview", "$groupidentify", "$create_alias"):
-        assert_recent(rows[event_type], sent_after)
-    assert rejected(conn) == [("posthog", ids[5], bad_event_reason())]
+        {
+            "order completed": {"order_id": "o-1"},
+            "$set": {"$set": {"plan": "pro"}},
+            "$pageview": {"$current_url": "https://shop.example/pricing"},
+            "$groupidentify": POSTHOG_GROUP,
+            "$create_alias": {"alias": "user-42"},
+        },
+        "posthog-python",
+        sent_after,
+    )
+    assert [rows[t].event_id for t in ("order completed", "$set", "$pageview")] == ids[:3]
+    assert [rows[t].event_id for t in ("$groupidentify", "$create_alias")] == ids[3:5]
+    assert rejected(conn)[0][1] == ids[5]
 
 
 @pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])
@@ -196,7 +155,7 @@ def test_posthog_python_mapping(
     client.flush()
     client.shutdown()
     drain(queue)
-    assert_posthog_mapping(sdk_db, ids, sent_after)
+    assert_posthog_python(sdk_db, ids, sent_after)
 
 
 def test_posthog_python_retries_a_503(
@@ -210,4 +169,4 @@ def test_posthog_python_retries_a_503(
     flushing.start()
     refuse_once_then_land(capture_api, "/batch/", queue, settings, flushing.is_alive)
     client.shutdown()
-    assert_posthog_mapping(sdk_db, ids, sent_after)
+    assert_posthog_python(sdk_db, ids, sent_after)
