@@ -21,9 +21,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from fastapi.exceptions import RequestValidationError
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from api.deps import ReadCacheDep, ReadPoolDep
 from api.read_cache import ReadCache
 from api.stats_models import DauResponse, RetentionResponse, TopEventsResponse
-from loaders.sql_files import query
+from core.sql_files import query
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
@@ -53,9 +54,10 @@ FormatParam = Annotated[
 
 @dataclass(frozen=True, slots=True)
 class StatsQuery:
-    """What every /stats endpoint takes: the date range and the output format."""
+    """What every /stats endpoint takes: the date range, the output format, where to read."""
 
-    request: Request
+    pool: ConnectionPool
+    cache: ReadCache[Freshness]
     date_from: str | None
     date_to: str | None
     csv_out: bool
@@ -63,11 +65,13 @@ class StatsQuery:
 
 def stats_query(
     request: Request,
+    pool: ReadPoolDep,
+    cache: ReadCacheDep,
     date_from: Annotated[DateParam, Query(alias="from")] = None,
     date_to: Annotated[DateParam, Query(alias="to")] = None,
     output_format: FormatParam = None,
 ) -> StatsQuery:
-    return StatsQuery(request, date_from, date_to, wants_csv(request, output_format))
+    return StatsQuery(pool, cache, date_from, date_to, wants_csv(request, output_format))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +135,6 @@ def wants_csv(request: Request, output_format: str | None) -> bool:
     return "application/json" not in accepted or (
         accepted.index("text/csv") < accepted.index("application/json")
     )
-
-
-def read_pool(request: Request) -> ConnectionPool:
-    pool: ConnectionPool = request.app.state.read_pool
-    return pool
 
 
 def unavailable(exc: Exception) -> HTTPException:
@@ -258,8 +257,7 @@ def read_marts(
     Both reads go through the process's `ReadCache`: an answer is computed once per
     endpoint, parameters and refresh (`key` names the endpoint and its extra parameters)."""
     start, end = parse_date(stats.date_from, "from"), parse_date(stats.date_to, "to")
-    cache: ReadCache[Freshness] = stats.request.app.state.read_cache
-    pool = read_pool(stats.request)
+    cache, pool = stats.cache, stats.pool
 
     def with_connection(read: Callable[[psycopg.Connection], Any]) -> Any:
         with pool.connection() as conn:
