@@ -13,7 +13,6 @@ import pytest
 
 from api.auth import is_placeholder, matches_any
 from api.middleware import request_id_from
-from api.ratelimit import limits_storage_uri
 from core.events import EventError, validate_event
 from tests.bad_events import BAD_EVENTS
 from tests.conftest import REPO_ROOT
@@ -73,12 +72,6 @@ def test_key_matching() -> None:
     assert not matches_any("c", ["a", "b"])
     assert not matches_any("", ["a"])
     assert matches_any("ключ", ["ключ"])  # non-ASCII keys compare as UTF-8 bytes
-
-
-def test_limits_storage_uri() -> None:
-    assert limits_storage_uri("redis://h:6379/3") == "async+redis://h:6379/3"
-    assert limits_storage_uri("rediss://h:6379/0") == "async+rediss://h:6379/0"
-    assert limits_storage_uri("unix:///tmp/r.sock") == "async+redis+unix:///tmp/r.sock"
 
 
 def test_log_lines_name_the_process_from_any_thread_and_hide_secrets(tmp_path: Path) -> None:
