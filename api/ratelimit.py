@@ -52,7 +52,7 @@ class RateLimiter:
         }
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.client.aclose()  # type: ignore[attr-defined]  # types-redis predates it
         await self.pool.disconnect()
 
     async def hit(self, policy: str, identity: str) -> Decision | None:
