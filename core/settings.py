@@ -50,7 +50,10 @@ class Settings(BaseSettings):
     job_retry_intervals: Annotated[list[int], NoDecode] = [1, 5, 15, 60, 300]
 
     # Refresh
-    refresh_interval_seconds: int = 60
+    refresh_interval_seconds: int = 60  # at least this often (a no-op when nothing is new)
+    # the scheduler looks for newly landed rows this often and refreshes at once (0: only on
+    # the interval); a look is two index reads
+    refresh_poll_seconds: Annotated[float, NoDecode] = 1.0
 
     # Operations
     log_level: str = "INFO"
@@ -80,6 +83,7 @@ class Settings(BaseSettings):
         "body_timeout",
         "header_timeout",
         "read_cache_seconds",
+        "refresh_poll_seconds",
         mode="before",
     )
     @classmethod
