@@ -8,13 +8,13 @@ routes in `api/capture/`) runs them through `triage` (the one rule set, `core.ev
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 import structlog
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, status
+from rq import Queue
 
-from api.deps import get_queue
 from core.events import EventError, validate_event
 from core.settings import Settings
 from jobs.queue import Enqueued, enqueue_batch
@@ -25,13 +25,23 @@ log = structlog.get_logger(__name__)
 RETRY_AFTER_SECONDS = 5
 
 
+class Triage(NamedTuple):
+    """One request split by the event rules."""
+
+    rows: list[Row]  # first valid copy of each event_id, in request order
+    duplicates: int  # later valid copies of an id already in `rows`
+    rejected: list[dict[str, Any]]  # the answer's `rejected` items
+    reasons: list[str]  # `field: rule` of each rejection, for the metrics
+
+
 def triage(
     events: list[Any], received_at: datetime, settings: Settings, may_contain_nul: bool
-) -> tuple[list[Row], int, list[dict[str, Any]]]:
+) -> Triage:
     """Split a request into rows to queue (first copy of each id), duplicates, rejections."""
     rows: dict[str, Row] = {}
     duplicates = 0
     rejected: list[dict[str, Any]] = []
+    reasons: list[str] = []
     for index, raw in enumerate(events):
         try:
             ev = validate_event(
@@ -46,6 +56,7 @@ def triage(
                     "error": str(exc),
                 }
             )
+            reasons.append(exc.reason)
             continue
         if ev.event_id in rows:
             duplicates += 1
@@ -58,7 +69,7 @@ def triage(
             ev.properties_json,
             received_at,
         )
-    return list(rows.values()), duplicates, rejected
+    return Triage(list(rows.values()), duplicates, rejected, reasons)
 
 
 def service_unavailable(reason: str) -> HTTPException:
@@ -70,10 +81,10 @@ def service_unavailable(reason: str) -> HTTPException:
     )
 
 
-def check_queue_room(request: Request, settings: Settings) -> None:
+def check_queue_room(queue: Queue, settings: Settings) -> None:
     """503 when the backlog is over `max_queue_depth` (or Redis cannot be reached)."""
     try:
-        depth = get_queue(request).count
+        depth = queue.count
     except redis.RedisError as exc:
         log.warning("queue_unavailable", error=str(exc))
         raise service_unavailable("queue unavailable; retry later") from None
@@ -83,13 +94,13 @@ def check_queue_room(request: Request, settings: Settings) -> None:
         )
 
 
-def queue_rows(request: Request, rows: list[Row], settings: Settings) -> Enqueued:
+def queue_rows(
+    queue: Queue, rows: list[Row], settings: Settings, request_id: str | None
+) -> Enqueued:
     """Queue the batch or raise 503 (backlog too deep, Redis down): nothing half-accepted."""
-    check_queue_room(request, settings)
+    check_queue_room(queue, settings)
     try:
-        return enqueue_batch(
-            get_queue(request), rows, settings, getattr(request.state, "request_id", None)
-        )
+        return enqueue_batch(queue, rows, settings, request_id)
     except redis.RedisError as exc:
         log.warning("queue_unavailable", error=str(exc))
         raise service_unavailable("queue unavailable; retry later") from None

@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 from fastapi import HTTPException, Request, status
 
+from api.deps import RateLimiterDep, SettingsDep
 from api.models import Detail
 from api.ratelimit import Decision, RateLimiter
 from core.metrics import RATE_LIMITED
@@ -112,6 +113,8 @@ def client_address(request: Request, trusted_proxy_header: str | None) -> str:
 
 async def enforce(
     request: Request,
+    settings: Settings,
+    limiter: RateLimiter,
     checked: tuple[KeyStatus, str | None],
     policy: str,
     *,
@@ -121,12 +124,10 @@ async def enforce(
     """Count the request against `policy` (per key, else per address), then refuse it when
     over the limit (`limited_status`, with Retry-After), without a key (401) or with a wrong
     one (403). `checked` is what `check_key`/`check_tokens` found."""
-    settings: Settings = request.app.state.settings
     key_status, identity = checked
     if identity is None:
         identity = "addr:" + client_address(request, settings.trusted_proxy_header)
     request.state.client = identity
-    limiter: RateLimiter = request.app.state.rate_limiter
     decision: Decision | None = await limiter.hit(policy, identity)
     if decision is not None and not decision.allowed:
         RATE_LIMITED.labels(policy).inc()
@@ -150,18 +151,29 @@ async def enforce(
     request.state.extra_headers.update(rate_headers)
 
 
-async def _guard(request: Request, keys: list[str], policy: str) -> None:
-    await enforce(request, check_key(request, keys), policy)
+async def _guard(
+    request: Request, settings: Settings, limiter: RateLimiter, keys: list[str], policy: str
+) -> None:
+    await enforce(request, settings, limiter, check_key(request, keys), policy)
 
 
-async def require_write_key(request: Request) -> None:
+async def require_write_key(
+    request: Request, settings: SettingsDep, limiter: RateLimiterDep
+) -> None:
     """Write key + ingest rate limit (`EVENTMART_WRITE_KEYS`, `EVENTMART_RATE_LIMIT`)."""
-    await _guard(request, request.app.state.settings.write_keys, "ingest")
+    await _guard(request, settings, limiter, settings.write_keys, "ingest")
 
 
-async def require_read_key(request: Request) -> None:
+async def read_guard(request: Request, settings: Settings, limiter: RateLimiter) -> None:
     """Read key + read rate limit (`EVENTMART_READ_KEYS`, `EVENTMART_READ_RATE_LIMIT`)."""
-    await _guard(request, request.app.state.settings.read_keys, "reads")
+    await _guard(request, settings, limiter, settings.read_keys, "reads")
+
+
+async def require_read_key(
+    request: Request, settings: SettingsDep, limiter: RateLimiterDep
+) -> None:
+    """`read_guard` as a route dependency."""
+    await read_guard(request, settings, limiter)
 
 
 def is_placeholder(key: str) -> bool:

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 import orjson
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from rq.job import JobStatus
 
 from api.accept import queue_rows, triage
 from api.body import check_json_content_type, duplicate_key, read_limited_body
-from api.deps import get_settings_dep
+from api.deps import QueueDep, SettingsDep
 from api.models import EXAMPLE_EVENTS, Detail, EventIn, IngestResult
 from core.metrics import count_ingest
 from core.settings import Settings
@@ -27,12 +27,23 @@ REQUEST_BODY_DOC: dict[str, Any] = {
         "required": True,
         "content": {
             "application/json": {
-                "schema": {"type": "array", "items": EventIn.model_json_schema(), "maxItems": 1000},
+                # maxItems is the configured limit: filled in by `document_limits`
+                "schema": {"type": "array", "items": EventIn.model_json_schema(), "minItems": 1},
                 "example": EXAMPLE_EVENTS,
             }
         },
     }
 }
+
+
+def document_limits(schema: dict[str, Any], settings: Settings) -> None:
+    """Write this process's configured request limits into its OpenAPI document."""
+    body = schema["paths"]["/events"]["post"]["requestBody"]
+    body["content"]["application/json"]["schema"]["maxItems"] = settings.max_events_per_request
+    body["description"] = (
+        f"A JSON array of at most {settings.max_events_per_request} events and at most "
+        f"{settings.max_body_bytes} bytes (after gzip decoding)."
+    )
 
 
 def parse_events(body: bytes, max_events: int) -> list[Any]:
@@ -104,24 +115,26 @@ def wait_for_landing(enqueued: Enqueued, accepted: int, timeout: float) -> dict[
 )
 async def post_events(
     request: Request,
-    settings: Annotated[Settings, Depends(get_settings_dep)],
+    settings: SettingsDep,
+    queue: QueueDep,
     wait: Annotated[bool, Query(description="wait until the events are in raw.events")] = False,
 ) -> Response:
     received_at = datetime.now(UTC)
     check_json_content_type(request)
     body = await read_limited_body(request, settings.max_body_bytes, settings.body_timeout)
     events = parse_events(body, settings.max_events_per_request)
-    rows, duplicates, rejected = triage(events, received_at, settings, b"\\u0000" in body)
+    rows, duplicates, rejected, reasons = triage(events, received_at, settings, b"\\u0000" in body)
     result: dict[str, Any] = {
         "accepted": len(rows),
         "duplicates_in_request": duplicates,
         "rejected": rejected,
     }
     if not rows:
-        count_ingest(0, duplicates, (r["error"] for r in rejected))
+        count_ingest(0, duplicates, reasons)
         return _json(result, status.HTTP_422_UNPROCESSABLE_CONTENT)
-    enqueued = await asyncio.to_thread(queue_rows, request, rows, settings)
-    count_ingest(len(rows), duplicates, (r["error"] for r in rejected))
+    request_id = getattr(request.state, "request_id", None)
+    enqueued = await asyncio.to_thread(queue_rows, queue, rows, settings, request_id)
+    count_ingest(len(rows), duplicates, reasons)
     log.info(
         "events_accepted",
         accepted=len(rows),

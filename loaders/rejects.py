@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 import orjson
 import psycopg
 
-from loaders.sql_files import query
+from core.sql_files import query
 
 MAX_PAYLOAD_CHARS = 4096  # the copy kept of each message; payload_bytes has the full size
 

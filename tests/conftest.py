@@ -145,7 +145,7 @@ def start_process(args: list[str], log_name: str) -> subprocess.Popen[bytes]:
     """Start `eventmart <args>` with the test environment; output goes to a log file."""
     (REPO_ROOT / ".eventmart").mkdir(exist_ok=True)
     with open(REPO_ROOT / ".eventmart" / f"test-{log_name}.log", "wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "api.cli", *args], stdout=log, stderr=log)
+        return subprocess.Popen([sys.executable, "-m", "cli", *args], stdout=log, stderr=log)
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
@@ -159,7 +159,7 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 
 def serve_api(log_name: str) -> tuple[subprocess.Popen[bytes], str]:
     """Start `eventmart serve` on a free port; return it and its base URL once healthy."""
-    import httpx
+    import httpx2
 
     port = free_port()
     process = start_process(["serve", "--port", str(port)], log_name)
@@ -167,9 +167,9 @@ def serve_api(log_name: str) -> tuple[subprocess.Popen[bytes], str]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
                 return process, url
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(0.2)
     stop_process(process)
     raise RuntimeError(f"eventmart serve did not start; see .eventmart/test-{log_name}.log")

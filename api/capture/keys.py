@@ -16,6 +16,8 @@ from typing import Any
 from fastapi import Request
 
 from api.auth import bearer_token, check_tokens, enforce
+from api.ratelimit import RateLimiter
+from core.settings import Settings
 
 MISSING_KEY = (
     "missing write key: send it as the Basic-auth user name, `writeKey` or `api_key` in the "
@@ -45,11 +47,18 @@ def presented_keys(request: Request, body_values: Iterable[Any]) -> list[str]:
     return found
 
 
-async def guard_capture(request: Request, keys: list[str], limited_status: int) -> None:
+async def guard_capture(
+    request: Request,
+    settings: Settings,
+    limiter: RateLimiter,
+    keys: list[str],
+    limited_status: int,
+) -> None:
     """401/403 as on POST /events; over the ingest rate limit, `limited_status`."""
-    settings = request.app.state.settings
     await enforce(
         request,
+        settings,
+        limiter,
         check_tokens(keys, settings.write_keys),
         "ingest",
         missing=MISSING_KEY,

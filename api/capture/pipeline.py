@@ -17,12 +17,13 @@ from typing import Any
 import redis
 import structlog
 from fastapi import HTTPException, Request, Response, status
+from rq import Queue
 
 from api.accept import check_queue_room, queue_rows, service_unavailable, triage
 from api.capture.answers import error_response, json_response
 from api.capture.body import read_capture_json
 from api.capture.keys import guard_capture
-from api.deps import get_queue
+from api.ratelimit import RateLimiter
 from core.events import EventError
 from core.metrics import count_ingest
 from core.settings import Settings
@@ -70,16 +71,25 @@ def check_count(messages: list[Any], settings: Settings) -> None:
         )
 
 
-async def capture(request: Request, wire: Wire, unwrap: Unwrap) -> Response:
+@dataclass(frozen=True)
+class Clients:
+    """The route's dependencies (`api.deps`), handed on to the shared steps."""
+
+    settings: Settings
+    queue: Queue
+    limiter: RateLimiter
+
+
+async def capture(request: Request, clients: Clients, wire: Wire, unwrap: Unwrap) -> Response:
     """Answer one capture request: 200 with counts, or a `code`/`message`/`detail` error."""
-    settings: Settings = request.app.state.settings
+    settings = clients.settings
     received_at = datetime.now(UTC)
     try:
         payload, may_contain_nul = await read_capture_json(request, settings)
         unwrapped = unwrap(payload, request, received_at)
-        await guard_capture(request, unwrapped.keys, wire.limited_status)
+        await guard_capture(request, settings, clients.limiter, unwrapped.keys, wire.limited_status)
         check_count(unwrapped.messages, settings)
-        counts = await accept(request, settings, wire, unwrapped, received_at, may_contain_nul)
+        counts = await accept(request, clients, wire, unwrapped, received_at, may_contain_nul)
     except HTTPException as exc:
         return error_response(exc)
     return json_response({**wire.ok_body, **counts})
@@ -92,7 +102,7 @@ def _id_of(message: Any, field: str) -> str | None:
 
 async def accept(
     request: Request,
-    settings: Settings,
+    clients: Clients,
     wire: Wire,
     unwrapped: Unwrapped,
     received_at: datetime,
@@ -102,21 +112,26 @@ async def accept(
     events: list[dict[str, Any]] = []
     sent: list[Any] = []
     rejects: list[Reject] = []
+    reasons: list[str] = []  # `field: rule` of each reject, for the metrics
     for message in unwrapped.messages:
         try:
             events.append(unwrapped.to_event(message))
         except EventError as exc:
             message_id = _id_of(message, wire.id_field)
             rejects.append(make_reject(wire.source, message, message_id, str(exc), received_at))
+            reasons.append(exc.reason)
             continue
         sent.append(message)
-    rows, duplicates, rejected = triage(events, received_at, settings, may_contain_nul)
+    settings = clients.settings
+    rows, duplicates, rejected, rules = triage(events, received_at, settings, may_contain_nul)
     rejects += [
         make_reject(wire.source, sent[r["index"]], r["event_id"], r["error"], received_at)
         for r in rejected
     ]
-    await asyncio.to_thread(queue_all, request, rows, rejects, settings)
-    count_ingest(len(rows), duplicates, (r["reason"] for r in rejects))
+    reasons += rules
+    request_id = getattr(request.state, "request_id", None)
+    await asyncio.to_thread(queue_all, clients.queue, rows, rejects, settings, request_id)
+    count_ingest(len(rows), duplicates, reasons)
     log.info(
         "capture_accepted",
         source=wire.source,
@@ -127,14 +142,16 @@ async def accept(
     return {"accepted": len(rows), "rejected": len(rejects), "duplicates_in_request": duplicates}
 
 
-def queue_all(request: Request, rows: list[Row], rejects: list[Reject], settings: Settings) -> None:
+def queue_all(
+    queue: Queue, rows: list[Row], rejects: list[Reject], settings: Settings, request_id: str | None
+) -> None:
     """Queue the rejects, then the rows; 503 before either when the queue has no room."""
-    check_queue_room(request, settings)
+    check_queue_room(queue, settings)
     if rejects:
         try:
-            enqueue_rejects(get_queue(request), rejects, settings)
+            enqueue_rejects(queue, rejects, settings)
         except redis.RedisError as exc:
             log.warning("queue_unavailable", error=str(exc))
             raise service_unavailable("queue unavailable; retry later") from None
     if rows:
-        queue_rows(request, rows, settings)
+        queue_rows(queue, rows, settings, request_id)

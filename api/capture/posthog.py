@@ -14,8 +14,9 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.capture.clock import posthog_sent_at
 from api.capture.keys import presented_keys
-from api.capture.pipeline import Unwrapped, Wire, bad_request, capture
+from api.capture.pipeline import Clients, Unwrapped, Wire, bad_request, capture
 from api.capture.posthog_mapping import map_posthog
+from api.deps import QueueDep, RateLimiterDep, SettingsDep
 
 CAPTURE_PATHS = ("/batch", "/batch/", "/capture", "/capture/", "/e", "/e/", "/i/v0/e/")
 POSTHOG = Wire("posthog", "uuid", status.HTTP_503_SERVICE_UNAVAILABLE, {"status": 1})
@@ -53,8 +54,10 @@ def unwrap_posthog(payload: Any, request: Request, received_at: datetime) -> Unw
     )
 
 
-async def capture_endpoint(request: Request) -> Response:
-    return await capture(request, POSTHOG, unwrap_posthog)
+async def capture_endpoint(
+    request: Request, settings: SettingsDep, queue: QueueDep, limiter: RateLimiterDep
+) -> Response:
+    return await capture(request, Clients(settings, queue, limiter), POSTHOG, unwrap_posthog)
 
 
 for _path in CAPTURE_PATHS:

@@ -13,8 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 
 from api.capture.keys import presented_keys
-from api.capture.pipeline import Unwrap, Unwrapped, Wire, bad_request, capture
+from api.capture.pipeline import Clients, Unwrap, Unwrapped, Wire, bad_request, capture
 from api.capture.segment_mapping import MESSAGE_TYPES, map_segment, segment_batch
+from api.deps import QueueDep, RateLimiterDep, SettingsDep
 
 router = APIRouter(tags=["capture"], include_in_schema=False)
 SEGMENT = Wire("segment", "messageId", status.HTTP_429_TOO_MANY_REQUESTS, {"success": True})
@@ -52,9 +53,11 @@ def unwrap_single(kind: str) -> Unwrap:
     return unwrap
 
 
-def _endpoint(unwrap: Unwrap) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        return await capture(request, SEGMENT, unwrap)
+def _endpoint(unwrap: Unwrap) -> Callable[..., Awaitable[Response]]:
+    async def endpoint(
+        request: Request, settings: SettingsDep, queue: QueueDep, limiter: RateLimiterDep
+    ) -> Response:
+        return await capture(request, Clients(settings, queue, limiter), SEGMENT, unwrap)
 
     return endpoint
 

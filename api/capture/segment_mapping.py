@@ -29,7 +29,7 @@ def _context(message: dict[str, Any], batch_context: Any) -> dict[str, Any]:
     """The message's context over the batch-level one (Segment's HTTP API allows both)."""
     context = message.get("context")
     if context is not None and not isinstance(context, dict):
-        raise EventError("properties: context must be a JSON object")
+        raise EventError("properties", "not an object", "context must be a JSON object")
     if not isinstance(batch_context, dict) or not batch_context:
         return context or {}
     return {**batch_context, **(context or {})}
@@ -53,7 +53,11 @@ def map_segment(value: Any, route_type: str | None, batch: SegmentBatch) -> dict
     message = as_message(value)
     kind = route_type or message.get("type")
     if not isinstance(kind, str) or kind.lower() not in MESSAGE_TYPES:
-        raise EventError(f"event: type must be one of {', '.join(MESSAGE_TYPES)} (got {kind!r})")
+        raise EventError(
+            "event",
+            "unknown type",
+            f"type must be one of {', '.join(MESSAGE_TYPES)} (got {kind!r})",
+        )
     kind = kind.lower()
     context = _context(message, batch.context)
     properties = properties_of(message.get("properties"))

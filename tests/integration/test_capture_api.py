@@ -244,7 +244,7 @@ def test_invalid_messages_are_kept_in_rejects_and_counted(
 
 
 def cli_app() -> Any:
-    from api.cli import cli
+    from cli.main import cli
 
     return cli
 

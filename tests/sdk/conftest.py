@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import psycopg
 import pytest
 import redis
@@ -128,7 +128,7 @@ def fill_queue(queue: Queue, settings: Settings) -> None:
 
 def answered(api: str, route: str, status: int) -> float:
     """How many requests `route` answered with `status` (the API's own request counter)."""
-    text = httpx.get(f"{api}/metrics", timeout=5).text
+    text = httpx2.get(f"{api}/metrics", timeout=5).text
     needle = f'route="{route}",status="{status}"'
     return sum(
         float(line.rsplit(" ", 1)[1])
