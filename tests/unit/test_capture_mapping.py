@@ -326,3 +326,19 @@ def test_capture_body_limits() -> None:
     with pytest.raises(HTTPException) as unknown:
         decode_capture_body(JSON, "lz64", LIMIT)
     assert unknown.value.status_code == 415
+
+
+def test_capture_body_deadline_holds() -> None:
+    import asyncio
+
+    from api.capture.answers import error_response
+    from api.capture.body import read_capture_json
+    from core.settings import Settings
+    from tests.unit.test_body_deadline import dripping_request
+
+    with pytest.raises(HTTPException) as slow:
+        asyncio.run(read_capture_json(dripping_request(10_000, 0.05), Settings(body_timeout=0.3)))
+    assert slow.value.status_code == 408
+    answer = orjson.loads(error_response(slow.value).body)
+    assert answer["code"] == "body_timeout"
+    assert set(answer) == {"code", "message", "detail"}
