@@ -338,3 +338,26 @@ def test_stubs_answer(keyed: TestClient) -> None:
     script = keyed.get("/array/phc_abc/config.js")
     assert script.headers["content-type"].startswith("application/javascript")
     assert 'c["phc_abc"]=' in script.text and '"gzip-js"' in script.text
+
+
+def test_redis_down_is_503_with_retry_after_on_both_families(
+    settings: Settings, rejects_db: psycopg.Connection, tmp_path: Any
+) -> None:
+    from tests.integration.test_backpressure import ThrowawayRedis
+
+    server = ThrowawayRedis(tmp_path)
+    server.start()
+    try:
+        with make_client(settings, redis_url=server.url) as client:
+            server.stop()
+            for path, body in (("/v1/batch", {"batch": [track(1)]}), ("/e/", [ph_event(1)])):
+                reply = client.post(path, json=body)
+                assert reply.status_code == 503
+                assert reply.headers["Retry-After"] == "5"
+                assert error_of(reply) == {
+                    "code": "unavailable",
+                    "message": "queue unavailable",
+                    "detail": "queue unavailable; retry later",
+                }
+    finally:
+        server.stop()
