@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from api import ingest, ops, stats
 from api.auth import GUARD_RESPONSES, check_keys_config, require_read_key, require_write_key
+from api.dashboard.routes import mount_dashboard
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
 from api.read_cache import ReadCache
@@ -50,4 +51,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest.router, dependencies=write_guard, responses=GUARD_RESPONSES)
     app.include_router(stats.router, dependencies=read_guard, responses=GUARD_RESPONSES)
     app.include_router(ops.router)
+    mount_dashboard(app)
     return app
