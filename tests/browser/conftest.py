@@ -1,0 +1,104 @@
+"""Browser fixtures: Debian's headless Chromium driven by Playwright (no browser download),
+a service holding known events (built once per module), and dashboard servers per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
+import psycopg
+import pytest
+import redis
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from core.settings import Settings
+from jobs.refresh import refresh_marts
+from tests.browser.dashboard_support import ARTIFACTS, KnownEvents, known_events
+from tests.conftest import running_api
+from tests.integration.marts_support import drop_marts, write
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LAPTOP = {"width": 1366, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def chromium_path() -> str:
+    path = os.environ.get("EVENTMART_CHROMIUM") or shutil.which("chromium")
+    if not path:
+        raise RuntimeError(
+            "the browser tests need Chromium: apt-get install -y chromium chromium-driver "
+            "(or set EVENTMART_CHROMIUM to its path)"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def known(settings: Settings) -> Iterator[KnownEvents]:
+    """raw.events holds the known events and the marts are built from them (once a module)."""
+    assert settings.database_url
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        drop_marts(conn)
+        conn.execute("truncate raw.events")
+        data = KnownEvents(known_events())
+        write(conn, data.events)
+        result = refresh_marts(settings)
+        assert result.success, result.errors
+        yield data
+        drop_marts(conn)
+        conn.execute("truncate raw.events")
+
+
+@pytest.fixture
+def dashboard(
+    known: KnownEvents, redis_conn: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., str]]:
+    """`start(**env)` runs `eventmart serve` with extra EVENTMART_* variables; its base URL."""
+    with ExitStack() as stack:
+
+        def start(**env: str) -> str:
+            monkeypatch.setenv("EVENTMART_DASHBOARD_POLL_SECONDS", "0.5")
+            for name, value in env.items():
+                monkeypatch.setenv(name, value)
+            return stack.enter_context(running_api("dashboard-api"))
+
+        yield start
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """`open_page(url, viewport)`: a fresh browser context (own session storage) at `url`.
+    Script errors on the page fail the test."""
+    errors: list[str] = []
+    contexts = []
+
+    def open_(url: str, viewport: dict[str, int] = LAPTOP) -> Page:
+        context = browser.new_context(viewport=viewport, accept_downloads=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(url)
+        return page
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield open_
+    for context in contexts:
+        context.close()
+    assert errors == [], errors
