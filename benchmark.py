@@ -41,7 +41,7 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent
-STAGES = ["limit", "ingest", "loader", "refresh", "reads", "freshness"]
+STAGES = ["limit", "ingest", "loader", "refresh", "reads", "freshness", "dashboard"]
 console = Console(stderr=True)
 
 # ---------------------------------------------------------------- data
@@ -693,6 +693,42 @@ def stage_freshness(env: Env, data: Dataset, args: argparse.Namespace) -> dict[s
     }
 
 
+DRAWN_MARK = "window.__eventmartDrawn"  # set by the page once every chart is drawn
+
+
+def stage_dashboard(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
+    """Navigation start to every chart drawn on the dashboard at `/` (the page's default
+    range), in headless Chromium; the first load fills the browser cache and the API's answer
+    cache, the next ones are timed warm (median and max)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.chromium import launch_chromium
+
+    ensure_base(env, data)
+    _refresh(env, full=False)
+    url = start_api(env, args.api_workers, port=8769)
+    samples: list[float] = []
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1366, "height": 800})
+        for _ in range(1 + (5 if args.quick else 10)):
+            page.goto(f"{url}/")
+            page.wait_for_function(f"{DRAWN_MARK} !== undefined", timeout=120_000)
+            samples.append(float(page.evaluate(DRAWN_MARK)))
+        version = browser.version
+        browser.close()
+    stop(env.children.pop())
+    warm = samples[1:]
+    return {
+        "chromium": version,
+        "loads": len(warm),
+        "cold_ms": samples[0],
+        "median_ms": statistics.median(warm),
+        "max_ms": max(warm),
+        "target_ms": 1000,
+    }
+
+
 STAGE_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
     "limit": stage_limit,
     "ingest": stage_ingest,
@@ -700,6 +736,7 @@ STAGE_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
     "refresh": stage_refresh,
     "reads": stage_reads,
     "freshness": stage_freshness,
+    "dashboard": stage_dashboard,
 }
 
 

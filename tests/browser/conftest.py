@@ -3,8 +3,6 @@ a service holding known events (built once per module), and dashboard servers pe
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 
@@ -15,37 +13,19 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from core.settings import Settings
 from jobs.refresh import refresh_marts
+from tests.browser.chromium import launch_chromium
 from tests.browser.dashboard_support import ARTIFACTS, KnownEvents, known_events
 from tests.conftest import running_api
 from tests.integration.marts_support import drop_marts, write
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LAPTOP = {"width": 1366, "height": 800}
 PHONE = {"width": 390, "height": 844}
-
-
-def chromium_path() -> str:
-    path = os.environ.get("EVENTMART_CHROMIUM") or shutil.which("chromium")
-    if not path:
-        raise RuntimeError(
-            "the browser tests need Chromium: apt-get install -y chromium chromium-driver "
-            "(or set EVENTMART_CHROMIUM to its path)"
-        )
-    return path
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        launched = launch_chromium(playwright)
         yield launched
         launched.close()
 
