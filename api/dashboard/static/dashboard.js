@@ -191,6 +191,7 @@
 
   function askForKey(message) {
     el.content.hidden = true;
+    if (!state.meta) el.badge.textContent = "Waiting for a read key";
     el.keyPanel.hidden = false;
     el.keyError.hidden = !message;
     el.keyError.textContent = message || "";
