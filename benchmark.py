@@ -30,7 +30,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import orjson
 import psutil
 import psycopg
@@ -221,7 +221,7 @@ def _with_db(url: str, db: int) -> str:
 
 def run_cli(env: Env, *args: str, **extra: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env=env.environ(**extra),
         check=True,
         capture_output=True,
@@ -233,7 +233,7 @@ def spawn(env: Env, *args: str, **extra: str) -> subprocess.Popen[bytes]:
     log_dir.mkdir(exist_ok=True)
     with open(log_dir / f"bench-{args[0]}.log", "ab") as log:
         child = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", *args],
+            [sys.executable, "-m", "cli", *args],
             env=env.environ(**extra),
             stdout=log,
             stderr=log,
@@ -256,8 +256,8 @@ def start_api(env: Env, workers: int, port: int = 8765, **extra: str) -> str:
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        with suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+        with suppress(httpx2.HTTPError):
+            if httpx2.get(f"{url}/ready", timeout=2).status_code == 200:
                 return url
         time.sleep(0.3)
     raise RuntimeError("the API did not become ready; see .eventmart/bench-serve.log")
@@ -349,7 +349,7 @@ def _producer(url: str, data: Dataset, batch: int, index: int, producers: int, o
     latencies: list[float] = []
     accepted = statuses_bad = 0
     proc = psutil.Process()
-    with httpx.Client(timeout=60, headers={"Content-Type": "application/json"}) as client:
+    with httpx2.Client(timeout=60, headers={"Content-Type": "application/json"}) as client:
         for body in producer_batches(data, batch, index, producers):
             start = time.perf_counter()
             reply = client.post(f"{url}/events", content=body)
@@ -667,7 +667,7 @@ def stage_freshness(env: Env, data: Dataset, args: argparse.Namespace) -> dict[s
     today = datetime.now(UTC).date().isoformat()
     dau = f"{url}/stats/dau?from={today}&to={today}"
     for n in range(2 if args.quick else 5):
-        before = httpx.get(dau, timeout=10).json()["data"][0]["active_users"]
+        before = httpx2.get(dau, timeout=10).json()["data"][0]["active_users"]
         event = {
             "event_id": f"fresh-{uuid.uuid4().hex}",
             "user_id": f"fresh-user-{n}-{uuid.uuid4().hex[:6]}",
@@ -675,9 +675,9 @@ def stage_freshness(env: Env, data: Dataset, args: argparse.Namespace) -> dict[s
             "occurred_at": datetime.now(UTC).isoformat(),
         }
         start = time.perf_counter()
-        assert httpx.post(f"{url}/events", json=[event], timeout=10).status_code == 202
+        assert httpx2.post(f"{url}/events", json=[event], timeout=10).status_code == 202
         while time.perf_counter() - start < interval * 3 + 120:
-            if httpx.get(dau, timeout=10).json()["data"][0]["active_users"] > before:
+            if httpx2.get(dau, timeout=10).json()["data"][0]["active_users"] > before:
                 break
             time.sleep(0.25)
         samples.append(time.perf_counter() - start)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 
@@ -52,4 +53,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stats.router, dependencies=read_guard, responses=GUARD_RESPONSES)
     app.include_router(ops.router)
     mount_dashboard(app)
+    openapi = app.openapi
+
+    def openapi_with_limits() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            ingest.document_limits(openapi(), settings)
+        assert app.openapi_schema is not None  # set by `openapi()`
+        return app.openapi_schema
+
+    app.openapi = openapi_with_limits  # type: ignore[method-assign]
     return app

@@ -1,30 +1,27 @@
-"""Per-client rate limits kept in Redis (the `limits` library), shared by every API process."""
+"""Per-client rate limits kept in Redis, shared by every API process.
+
+One check is one round trip: a Lua script (`api/lua/sliding_window.lua`) counts the hit in a
+sliding window counter on the Redis server's clock and returns what the RateLimit headers need.
+The rate strings (`1000/minute`) are parsed by the `limits` library.
+"""
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
+from importlib.resources import files
 
 import redis
 import redis.asyncio
 import structlog
 from limits import RateLimitItem, parse
-from limits.aio.storage import RedisStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from limits.errors import StorageError
 
 from core.redis_conn import redis_url
 from core.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-
-def limits_storage_uri(url: str) -> str:
-    """`redis://…`, `rediss://…` or `unix://…` in the form `limits`' async storage takes."""
-    if url.startswith("unix://"):
-        return "async+redis+" + url
-    return "async+" + url
+KEY_PREFIX = "eventmart:ratelimit"
+SLIDING_WINDOW = (files("api") / "lua" / "sliding_window.lua").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -43,44 +40,40 @@ class RateLimiter:
     """
 
     def __init__(self, settings: Settings) -> None:
-        url = redis_url(settings)
         # Our own pool, so that shutdown can close its connections.
         self.pool: redis.asyncio.ConnectionPool = redis.asyncio.ConnectionPool.from_url(
-            url, socket_connect_timeout=1, socket_timeout=1
+            redis_url(settings), socket_connect_timeout=1, socket_timeout=1
         )
-        self.storage = RedisStorage(
-            limits_storage_uri(url),
-            implementation="redispy",
-            wrap_exceptions=True,
-            connection_pool=self.pool,  # type: ignore[arg-type]
-        )
-        self.strategy = SlidingWindowCounterRateLimiter(self.storage)
+        self.client = redis.asyncio.Redis(connection_pool=self.pool)
+        self.script = self.client.register_script(SLIDING_WINDOW)  # EVALSHA, EVAL once
         self.policies: dict[str, RateLimitItem] = {
             "ingest": parse(settings.rate_limit),
             "reads": parse(settings.read_rate_limit),
         }
 
     async def aclose(self) -> None:
+        await self.client.aclose()  # type: ignore[attr-defined]  # types-redis predates it
         await self.pool.disconnect()
 
     async def hit(self, policy: str, identity: str) -> Decision | None:
         """Count one request; None when Redis cannot be reached (fail open)."""
         item = self.policies[policy]
+        window = item.get_expiry()
         try:
-            allowed = await self.strategy.hit(item, policy, identity)
-            stats = await self.strategy.get_window_stats(item, policy, identity)
-        except (StorageError, redis.RedisError, OSError) as exc:
+            allowed, remaining, wait_ms, window_left_ms = await self.script(
+                keys=[f"{KEY_PREFIX}:{policy}:{identity}"], args=[item.amount, window]
+            )
+        except (redis.RedisError, OSError) as exc:
             log.warning("rate_limit_unavailable", policy=policy, error=str(exc))
             return None
-        window = item.get_expiry()
-        reset = max(0, math.ceil(stats.reset_time - time.time()))
-        if not allowed:
-            reset = max(1, reset)
+        reset = (
+            max(1, math.ceil(wait_ms / 1000)) if not allowed else math.ceil(window_left_ms / 1000)
+        )
         headers = {
             # draft-ietf-httpapi-ratelimit-headers (structured fields): quota, window, remaining
             "RateLimit-Policy": f'"{policy}";q={item.amount};w={window}',
-            "RateLimit": f'"{policy}";r={stats.remaining};t={reset}',
+            "RateLimit": f'"{policy}";r={remaining};t={reset}',
         }
         if not allowed:
             headers["Retry-After"] = str(reset)
-        return Decision(allowed, headers)
+        return Decision(bool(allowed), headers)

@@ -6,6 +6,7 @@ Every endpoint answers JSON (`{"meta": …, "data": […]}`) or, for `?format=cs
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -21,9 +22,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from fastapi.exceptions import RequestValidationError
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from api.deps import ReadCacheDep, ReadPoolDep
 from api.read_cache import ReadCache
 from api.stats_models import DauResponse, RetentionResponse, TopEventsResponse
-from loaders.sql_files import query
+from core.sql_files import query
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
@@ -53,21 +55,24 @@ FormatParam = Annotated[
 
 @dataclass(frozen=True, slots=True)
 class StatsQuery:
-    """What every /stats endpoint takes: the date range and the output format."""
+    """What every /stats endpoint takes: the date range, the output format, where to read."""
 
-    request: Request
+    pool: ConnectionPool
+    cache: ReadCache[Freshness]
     date_from: str | None
     date_to: str | None
     csv_out: bool
 
 
-def stats_query(
+async def stats_query(
     request: Request,
+    pool: ReadPoolDep,
+    cache: ReadCacheDep,
     date_from: Annotated[DateParam, Query(alias="from")] = None,
     date_to: Annotated[DateParam, Query(alias="to")] = None,
     output_format: FormatParam = None,
 ) -> StatsQuery:
-    return StatsQuery(request, date_from, date_to, wants_csv(request, output_format))
+    return StatsQuery(pool, cache, date_from, date_to, wants_csv(request, output_format))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +136,6 @@ def wants_csv(request: Request, output_format: str | None) -> bool:
     return "application/json" not in accepted or (
         accepted.index("text/csv") < accepted.index("application/json")
     )
-
-
-def read_pool(request: Request) -> ConnectionPool:
-    pool: ConnectionPool = request.app.state.read_pool
-    return pool
 
 
 def unavailable(exc: Exception) -> HTTPException:
@@ -247,7 +247,7 @@ def run(
     return conn.execute(query("api", sql_name), bound).fetchall()
 
 
-def read_marts(
+async def read_marts(
     stats: StatsQuery,
     key: tuple[Any, ...],
     fetch: Callable[[psycopg.Connection, date, date, Freshness], Any],
@@ -256,10 +256,31 @@ def read_marts(
     the marts are built: before that, no rows), or 503 when PostgreSQL is unreachable.
 
     Both reads go through the process's `ReadCache`: an answer is computed once per
-    endpoint, parameters and refresh (`key` names the endpoint and its extra parameters)."""
+    endpoint, parameters and refresh (`key` names the endpoint and its extra parameters).
+    A cached answer is served on the event loop; anything that needs PostgreSQL runs in a
+    thread."""
     start, end = parse_date(stats.date_from, "from"), parse_date(stats.date_to, "to")
-    cache: ReadCache[Freshness] = stats.request.app.state.read_cache
-    pool = read_pool(stats.request)
+
+    def cache_key(freshness: Freshness) -> tuple[Any, ...]:
+        return (*key, *resolve_range(start, end, freshness.latest_date))
+
+    hit = stats.cache.peek(cache_key)
+    if hit is not None:
+        freshness, rows = hit
+        first, last = resolve_range(start, end, freshness.latest_date)
+        return freshness, first, last, rows
+    return await asyncio.to_thread(read_through, stats, start, end, key, fetch)
+
+
+def read_through(
+    stats: StatsQuery,
+    start: date | None,
+    end: date | None,
+    key: tuple[Any, ...],
+    fetch: Callable[[psycopg.Connection, date, date, Freshness], Any],
+) -> tuple[Freshness, date, date, Any]:
+    """`read_marts` when the cache cannot answer alone (blocking: runs in a thread)."""
+    cache, pool = stats.cache, stats.pool
 
     def with_connection(read: Callable[[psycopg.Connection], Any]) -> Any:
         with pool.connection() as conn:
@@ -291,8 +312,8 @@ def refresh_token(freshness: Freshness) -> tuple[datetime | None, bool]:
     responses=CSV_DOC,
     summary="Daily active users and events for every date in the range",
 )
-def get_dau(stats: Annotated[StatsQuery, Depends(stats_query)]) -> Response:
-    freshness, start, end, rows = read_marts(
+async def get_dau(stats: Annotated[StatsQuery, Depends(stats_query)]) -> Response:
+    freshness, start, end, rows = await read_marts(
         stats,
         ("dau",),
         lambda conn, first, last, _: run(conn, "dau", first, last),
@@ -309,11 +330,11 @@ def get_dau(stats: Annotated[StatsQuery, Depends(stats_query)]) -> Response:
     responses=CSV_DOC,
     summary="Event types in the range by events, with their distinct users",
 )
-def get_top_events(
+async def get_top_events(
     stats: Annotated[StatsQuery, Depends(stats_query)],
     limit: Annotated[int, Query(ge=1, le=1000, description="at most this many rows")] = 10,
 ) -> Response:
-    freshness, start, end, rows = read_marts(
+    freshness, start, end, rows = await read_marts(
         stats,
         ("top-events", limit),
         lambda conn, first, last, _: run(conn, "top_events", first, last, row_limit=limit),
@@ -329,7 +350,7 @@ def get_top_events(
     responses=CSV_DOC,
     summary="Cohort retention by first-ever day or ISO week",
 )
-def get_retention(
+async def get_retention(
     stats: Annotated[StatsQuery, Depends(stats_query)],
     period: Annotated[Literal["day", "week"], Query(description="cohort granularity")] = "day",
     periods: Annotated[int, Query(ge=0, le=366, description="offsets 0..periods")] = 7,
@@ -348,7 +369,7 @@ def get_retention(
         return build_retention(cells, periods, 7 if weekly else 1, freshness.latest_date)
 
     key = ("retention", period, periods)
-    freshness, start, end, data = read_marts(stats, key, fetch)
+    freshness, start, end, data = await read_marts(stats, key, fetch)
     meta_ = meta(freshness, start, end, period=period, periods=periods)
     if stats.csv_out:
         long_rows = (

@@ -146,7 +146,7 @@ def start_process(args: list[str], log_name: str) -> subprocess.Popen[bytes]:
     """Start `eventmart <args>` with the test environment; output goes to a log file."""
     (REPO_ROOT / ".eventmart").mkdir(exist_ok=True)
     with open(REPO_ROOT / ".eventmart" / f"test-{log_name}.log", "wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "api.cli", *args], stdout=log, stderr=log)
+        return subprocess.Popen([sys.executable, "-m", "cli", *args], stdout=log, stderr=log)
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
@@ -161,7 +161,7 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def running_api(log_name: str = "api") -> Iterator[str]:
     """`eventmart serve` in a real uvicorn process (with os.environ); yields its base URL."""
-    import httpx
+    import httpx2
 
     port = free_port()
     process = start_process(["serve", "--port", str(port)], log_name)
@@ -169,9 +169,9 @@ def running_api(log_name: str = "api") -> Iterator[str]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
                 break
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(0.2)
     else:
         stop_process(process)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from playwright.sync_api import Page, expect
 from rq import Queue
@@ -50,11 +50,11 @@ def test_default_range_numbers_equal_stats_at_laptop_and_phone_width(
     page = open_page(url)
     wait_drawn(page)
     # the API's default range (from/to left out) is the one drawn and shown in the picker
-    stats = httpx.get(f"{url}/stats/dau").json()
+    stats = httpx2.get(f"{url}/stats/dau").json()
     assert (stats["meta"]["from"], stats["meta"]["to"]) == (first.isoformat(), last.isoformat())
     assert stats["data"] == expected.dau(first, last)
     for path in ("top-events", "retention"):
-        answer = httpx.get(f"{url}/stats/{path}?from={first}&to={last}").json()["data"]
+        answer = httpx2.get(f"{url}/stats/{path}?from={first}&to={last}").json()["data"]
         want = (
             expected.top_events(first, last, 10)
             if path == "top-events"
@@ -69,11 +69,11 @@ def test_default_range_numbers_equal_stats_at_laptop_and_phone_width(
     query = f"from={first}&to={last}"
     assert (
         csv_download(page, "#activity-csv a")
-        == httpx.get(f"{url}/stats/dau?{query}&format=csv").text
+        == httpx2.get(f"{url}/stats/dau?{query}&format=csv").text
     )
     assert (
         csv_download(page, "#retention-csv a")
-        == httpx.get(f"{url}/stats/retention?{query}&period=day&periods=7&format=csv").text
+        == httpx2.get(f"{url}/stats/retention?{query}&period=day&periods=7&format=csv").text
     )
     screenshot(page, "laptop-1366")
 
@@ -139,7 +139,7 @@ def test_posted_events_appear_after_a_refresh_without_a_reload(
         Event(f"live-{i}", f"live-user-{i % 7}", "live_checkout", f"{latest}T1{i % 10}:00:00Z")
         for i in range(400)
     ]
-    reply = httpx.post(f"{url}/events", json=[event.__dict__ for event in new])
+    reply = httpx2.post(f"{url}/events", json=[event.__dict__ for event in new])
     assert reply.status_code == 202, reply.text
     assert reply.json()["accepted"] == len(new)
     drain(queue)
@@ -160,8 +160,8 @@ def test_read_key_prompt_wrong_key_message_and_keyed_csv(
 ) -> None:
     url = dashboard(EVENTMART_READ_KEYS=READ_KEY)
     # the page is public; the numbers are not
-    assert httpx.get(url).status_code == 200
-    assert httpx.get(f"{url}/stats/dau").status_code == 401
+    assert httpx2.get(url).status_code == 200
+    assert httpx2.get(f"{url}/stats/dau").status_code == 401
     page = open_page(url)
     expect(page.locator("#key-panel")).to_be_visible()
     expect(page.locator("#content")).to_be_hidden()
@@ -187,7 +187,7 @@ def test_read_key_prompt_wrong_key_message_and_keyed_csv(
     keyed = {"Authorization": f"Bearer {READ_KEY}"}
     assert (
         csv_download(page, "#top-csv a")
-        == httpx.get(
+        == httpx2.get(
             f"{url}/stats/top-events?from={first}&to={last}&limit=10&format=csv", headers=keyed
         ).text
     )
