@@ -204,7 +204,7 @@ def test_read_key_prompt_wrong_key_message_and_keyed_csv(
 def test_stale_badge_once_the_scheduler_stops_past_the_threshold(
     known: KnownEvents, dashboard: Start, open_page: Open, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = dashboard(EVENTMART_DASHBOARD_STALE_SECONDS="6")
+    url = dashboard(EVENTMART_DASHBOARD_STALE_SECONDS="4")
     monkeypatch.setenv("EVENTMART_REFRESH_INTERVAL_SECONDS", "1")
     scheduler = start_process(["scheduler"], "dashboard-scheduler")  # nothing new: quick ticks
     try:
