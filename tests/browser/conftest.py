@@ -22,8 +22,10 @@ LAPTOP = {"width": 1366, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: Playwright's sync API holds an event loop in this thread while it runs,
+    # so it must be gone before other tests call asyncio.run().
     with sync_playwright() as playwright:
         launched = launch_chromium(playwright)
         yield launched
