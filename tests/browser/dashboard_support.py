@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx2
 from playwright.sync_api import Page
 
 from tests.conftest import REPO_ROOT
@@ -98,12 +99,32 @@ def shown_range(page: Page) -> tuple[str, str]:
     return page.input_value("#range-from"), page.input_value("#range-to")
 
 
-def check_page(page: Page, expected: Expected, first: date, last: date, period: str) -> None:
-    """Charts and tables show the expected answers for first..last (retention by `period`)."""
+def stats(api: str, path: str, headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    reply = httpx2.get(f"{api}/stats/{path}", headers=headers or {})
+    assert reply.status_code == 200, reply.text
+    rows: list[dict[str, Any]] = reply.json()["data"]
+    return rows
+
+
+def check_page(
+    page: Page,
+    expected: Expected,
+    first: date,
+    last: date,
+    period: str,
+    api: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Charts and tables show the expected answers for first..last (retention by `period`),
+    which are also what /stats answers for that range."""
     assert shown_range(page) == (first.isoformat(), last.isoformat())
     dau = expected.dau(first, last)
     top = expected.top_events(first, last, 10)
     retention = expected.retention(first, last, period, 7)
+    query = f"from={first}&to={last}"
+    assert stats(api, f"dau?{query}", headers) == dau
+    assert stats(api, f"top-events?{query}&limit=10", headers) == top
+    assert stats(api, f"retention?{query}&period={period}&periods=7", headers) == retention
     seen = drawn(page)
     assert seen["dates"] == [row["date"] for row in dau]
     assert seen["lines"]["Active users"] == [row["active_users"] for row in dau]
