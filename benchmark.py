@@ -859,6 +859,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(
             "the reads stage needs wrk (Debian: apt-get install wrk); or leave it out with --only"
         )
+    if "dashboard" in args.stages:
+        from tests.browser.chromium import chromium_path
+
+        if chromium_path() is None:
+            parser.error(
+                "the dashboard stage needs Chromium (Debian: apt-get install chromium "
+                "chromium-driver); or leave it out with --only"
+            )
     return args
 
 
