@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from api import ingest, ops, stats
 from api.auth import GUARD_RESPONSES, check_keys_config, require_read_key, require_write_key
 from api.dashboard.routes import mount_dashboard
+from api.fast_reads import FastReadsMiddleware
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
 from api.read_cache import ReadCache
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(FastReadsMiddleware)  # inside RequestContextMiddleware (added after)
     app.add_middleware(RequestContextMiddleware)
     write_guard, read_guard = [Depends(require_write_key)], [Depends(require_read_key)]
     app.include_router(ingest.router, dependencies=write_guard, responses=GUARD_RESPONSES)

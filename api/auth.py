@@ -142,11 +142,16 @@ async def require_write_key(
     await _guard(request, settings, limiter, settings.write_keys, "ingest")
 
 
+async def read_guard(request: Request, settings: Settings, limiter: RateLimiter) -> None:
+    """Read key + read rate limit (`EVENTMART_READ_KEYS`, `EVENTMART_READ_RATE_LIMIT`)."""
+    await _guard(request, settings, limiter, settings.read_keys, "reads")
+
+
 async def require_read_key(
     request: Request, settings: SettingsDep, limiter: RateLimiterDep
 ) -> None:
-    """Read key + read rate limit (`EVENTMART_READ_KEYS`, `EVENTMART_READ_RATE_LIMIT`)."""
-    await _guard(request, settings, limiter, settings.read_keys, "reads")
+    """`read_guard` as a route dependency."""
+    await read_guard(request, settings, limiter)
 
 
 def is_placeholder(key: str) -> bool:

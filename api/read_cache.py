@@ -67,6 +67,14 @@ class ReadCache(Generic[F]):
                 return None
             return fresh, self._answers[wanted]
 
+    def put(self, key: Hashable, token: Hashable, value: object) -> None:
+        """Keep `value` under `key` while `token` is the current refresh."""
+        if self.entries <= 0:
+            return
+        with self._lock:
+            if token == self._token:
+                self._answers[key] = value
+
     def answer(self, key: Hashable, token: Hashable, compute: Callable[[], V]) -> V:
         """The cached answer for `key` at this freshness token, else `compute()` (stored)."""
         if self.entries <= 0:

@@ -7,24 +7,23 @@ Every endpoint answers JSON (`{"meta": …, "data": […]}`) or, for `?format=cs
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
-import orjson
 import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from psycopg_pool import ConnectionPool, PoolTimeout
+from starlette.types import Scope
 
 from api.deps import ReadCacheDep, ReadPoolDep
 from api.read_cache import ReadCache
 from api.stats_models import DauResponse, RetentionResponse, TopEventsResponse
+from api.stats_render import Prepared, meta, prepare_csv, prepare_json, prepare_table
 from core.sql_files import query
 
 router = APIRouter(prefix="/stats", tags=["stats"])
@@ -33,7 +32,6 @@ DEFAULT_RANGE_DAYS = 30
 MAX_RANGE_DAYS = 3660
 DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 RATE_PLACES = Decimal("0.0001")
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 CSV_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"text/csv": {"schema": {"type": "string"}}},
@@ -62,6 +60,13 @@ class StatsQuery:
     date_from: str | None
     date_to: str | None
     csv_out: bool
+    response_key: tuple[Any, ...]  # the request as sent: what api/fast_reads.py looks up
+
+
+def response_key(scope: Scope) -> tuple[Any, ...]:
+    """A GET /stats request's identity for the response cache: path, query string, Accept."""
+    accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+    return ("response", scope["path"], scope["query_string"], accept)
 
 
 async def stats_query(
@@ -72,7 +77,8 @@ async def stats_query(
     date_to: Annotated[DateParam, Query(alias="to")] = None,
     output_format: FormatParam = None,
 ) -> StatsQuery:
-    return StatsQuery(pool, cache, date_from, date_to, wants_csv(request, output_format))
+    csv_out = wants_csv(request, output_format)
+    return StatsQuery(pool, cache, date_from, date_to, csv_out, response_key(request.scope))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,54 +159,6 @@ def read_freshness(conn: psycopg.Connection) -> Freshness:
         return Freshness(None, None, None, marts_built=False)  # before the first refresh
     assert row is not None
     return Freshness(row[0], row[1], row[2], marts_built=True)
-
-
-def meta(freshness: Freshness, start: date, end: date, **extra: Any) -> dict[str, Any]:
-    loaded = freshness.loaded_through
-    lag = None if loaded is None else round((datetime.now(UTC) - loaded).total_seconds(), 3)
-    return {
-        "from": start,
-        "to": end,
-        "refreshed_at": freshness.refreshed_at,
-        "loaded_through": loaded,
-        "lag_seconds": lag,
-        **extra,
-    }
-
-
-def json_response(meta_: dict[str, Any], data: list[dict[str, Any]]) -> Response:
-    body = orjson.dumps({"meta": meta_, "data": data}, option=orjson.OPT_UTC_Z)
-    return Response(body, media_type="application/json")
-
-
-def csv_response(
-    meta_: dict[str, Any], header: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([["" if cell is None else cell for cell in row] for row in rows])
-    refreshed = meta_["refreshed_at"]
-    headers = {
-        "X-Eventmart-Refreshed-At": "" if refreshed is None else iso_utc(refreshed),
-        "X-Eventmart-Lag-Seconds": ""
-        if meta_["lag_seconds"] is None
-        else str(meta_["lag_seconds"]),
-    }
-    return Response(buffer.getvalue(), media_type=CSV_MEDIA_TYPE, headers=headers)
-
-
-def table_response(
-    meta_: dict[str, Any], columns: Sequence[str], rows: list[tuple[Any, ...]], csv_out: bool
-) -> Response:
-    """Rows as CSV under a header of `columns`, or as JSON objects keyed by them."""
-    if csv_out:
-        return csv_response(meta_, columns, rows)
-    return json_response(meta_, [dict(zip(columns, row, strict=True)) for row in rows])
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def rate(retained: int, size: int) -> float:
@@ -306,6 +264,24 @@ def refresh_token(freshness: Freshness) -> tuple[datetime | None, bool]:
     return freshness.refreshed_at, freshness.marts_built
 
 
+def respond(
+    stats: StatsQuery,
+    freshness: Freshness,
+    start: date,
+    end: date,
+    prepared: Prepared,
+    **extra: Any,
+) -> Response:
+    """The response, and its renderer kept for this request's exact repeats (api/fast_reads.py
+    serves those without routing; `meta` and so `lag_seconds` are rendered each time)."""
+
+    def render() -> Response:
+        return prepared.render(meta(freshness, start, end, **extra))
+
+    stats.cache.put(stats.response_key, refresh_token(freshness), render)
+    return render()
+
+
 @router.get(
     "/dau",
     response_model=DauResponse,
@@ -321,7 +297,7 @@ async def get_dau(stats: Annotated[StatsQuery, Depends(stats_query)]) -> Respons
     if not freshness.marts_built:
         rows = [(start + timedelta(days=i), 0, 0) for i in range((end - start).days + 1)]
     columns = ("date", "active_users", "events")
-    return table_response(meta(freshness, start, end), columns, rows, stats.csv_out)
+    return respond(stats, freshness, start, end, prepare_table(columns, rows, stats.csv_out))
 
 
 @router.get(
@@ -340,8 +316,8 @@ async def get_top_events(
         lambda conn, first, last, _: run(conn, "top_events", first, last, row_limit=limit),
     )
     columns = ("event_type", "events", "users")
-    meta_ = meta(freshness, start, end, limit=limit)
-    return table_response(meta_, columns, rows, stats.csv_out)
+    prepared = prepare_table(columns, rows, stats.csv_out)
+    return respond(stats, freshness, start, end, prepared, limit=limit)
 
 
 @router.get(
@@ -370,12 +346,13 @@ async def get_retention(
 
     key = ("retention", period, periods)
     freshness, start, end, data = await read_marts(stats, key, fetch)
-    meta_ = meta(freshness, start, end, period=period, periods=periods)
     if stats.csv_out:
         long_rows = (
             (row["cohort"], row["size"], k, row["retained"][k], row["rate"][k])
             for row in data
             for k in range(periods + 1)
         )
-        return csv_response(meta_, ("cohort", "size", "period", "retained", "rate"), long_rows)
-    return json_response(meta_, data)
+        prepared = prepare_csv(("cohort", "size", "period", "retained", "rate"), long_rows)
+    else:
+        prepared = prepare_json(data)
+    return respond(stats, freshness, start, end, prepared, period=period, periods=periods)

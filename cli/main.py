@@ -52,6 +52,7 @@ def serve(
     import uvicorn
 
     from api.auth import InsecureConfigError, check_keys_config
+    from api.server import UVICORN_OPTIONS
     from core.metrics import multiprocess_dir, prepare_multiprocess_dir
 
     settings = _settings("api")
@@ -69,10 +70,7 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            log_config=None,  # keep our JSON logging
-            access_log=False,
-            proxy_headers=False,  # client addresses: see EVENTMART_TRUSTED_PROXY_HEADER
-            http="api.server:HeadDeadlineProtocol",  # slow request heads are cut off
+            **UVICORN_OPTIONS,
         )
     finally:
         if own_metrics_dir is not None:

@@ -38,3 +38,30 @@ def test_sliding_window_counts_denies_and_recovers(
     assert int(retry_after) >= 1
     assert others_allowed
     assert keys and all(redis_conn.ttl(k) > 0 for k in keys)  # nothing stays for ever
+
+
+def test_leases_never_let_more_through_than_the_limit_across_processes(
+    settings: Settings, redis_conn: redis.Redis
+) -> None:
+    """Two limiters (two API processes) alternate on one client at 300/minute: leases of 3
+    hits each; however they interleave, no more than 300 pass, and at most the two lost
+    leases' worth fewer."""
+
+    async def scenario() -> int:
+        limited = settings.model_copy(update={"read_rate_limit": "300/minute"})
+        first, second = RateLimiter(limited), RateLimiter(limited)
+        try:
+            if time.time() % 60 > 55:  # keep the whole run inside one minute window
+                await asyncio.sleep(60 - time.time() % 60 + 0.1)
+            allowed = 0
+            for n in range(400):
+                decision = await (first if n % 3 else second).hit("reads", "client-x")
+                assert decision is not None
+                allowed += decision.allowed
+            return allowed
+        finally:
+            await first.aclose()
+            await second.aclose()
+
+    allowed = asyncio.run(scenario())
+    assert 300 - 2 * 3 <= allowed <= 300
