@@ -48,16 +48,34 @@ def known(settings: Settings) -> Iterator[KnownEvents]:
         conn.execute("truncate raw.events")
 
 
+POLL_FAST = {"EVENTMART_DASHBOARD_POLL_SECONDS": "0.5"}
+
+
+@pytest.fixture(scope="module")
+def shared_dashboard(known: KnownEvents) -> Iterator[str]:
+    """One `eventmart serve` with the default settings (fast polls) for the module's tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in POLL_FAST.items():
+            patch.setenv(name, value)
+        with running_api("dashboard-api") as url:
+            yield url
+
+
 @pytest.fixture
 def dashboard(
-    known: KnownEvents, redis_conn: redis.Redis, monkeypatch: pytest.MonkeyPatch
+    known: KnownEvents,
+    redis_conn: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Callable[..., str]]:
-    """`start(**env)` runs `eventmart serve` with extra EVENTMART_* variables; its base URL."""
+    """`start(**env)`: the base URL of `eventmart serve` with these extra EVENTMART_* variables
+    (its own process; with none, the module's shared one)."""
     with ExitStack() as stack:
 
         def start(**env: str) -> str:
-            monkeypatch.setenv("EVENTMART_DASHBOARD_POLL_SECONDS", "0.5")
-            for name, value in env.items():
+            if not env:
+                return str(request.getfixturevalue("shared_dashboard"))
+            for name, value in {**POLL_FAST, **env}.items():
                 monkeypatch.setenv(name, value)
             return stack.enter_context(running_api("dashboard-api"))
 
