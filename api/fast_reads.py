@@ -10,14 +10,12 @@ an error — goes through the app as usual.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fastapi import HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import read_guard
-from api.stats import response_key
+from api.stats import KeptResponse, response_key
 
 
 class FastReadsMiddleware:
@@ -30,11 +28,12 @@ class FastReadsMiddleware:
             key = response_key(scope)
             hit = state.read_cache.peek(lambda _: key)
             if hit is not None:
-                render: Callable[[], Response] = hit[1]
+                kept: KeptResponse = hit[1]
+                scope["route"] = kept.route  # metrics and the access log name the route
                 response: Response
                 try:
                     await read_guard(Request(scope), state.settings, state.rate_limiter)
-                    response = render()
+                    response = kept.render()
                 except HTTPException as exc:  # as FastAPI's own handler answers it
                     response = JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)
                 await response(scope, receive, send)

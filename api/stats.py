@@ -61,6 +61,15 @@ class StatsQuery:
     date_to: str | None
     csv_out: bool
     response_key: tuple[Any, ...]  # the request as sent: what api/fast_reads.py looks up
+    route: Any  # the matched route, kept with the response so repeats are labelled as it
+
+
+@dataclass(frozen=True, slots=True)
+class KeptResponse:
+    """A /stats response kept for repeats of its request (api/fast_reads.py)."""
+
+    route: Any
+    render: Callable[[], Response]
 
 
 def response_key(scope: Scope) -> tuple[Any, ...]:
@@ -78,7 +87,10 @@ async def stats_query(
     output_format: FormatParam = None,
 ) -> StatsQuery:
     csv_out = wants_csv(request, output_format)
-    return StatsQuery(pool, cache, date_from, date_to, csv_out, response_key(request.scope))
+    scope = request.scope
+    return StatsQuery(
+        pool, cache, date_from, date_to, csv_out, response_key(scope), scope.get("route")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +290,8 @@ def respond(
     def render() -> Response:
         return prepared.render(meta(freshness, start, end, **extra))
 
-    stats.cache.put(stats.response_key, refresh_token(freshness), render)
+    kept = KeptResponse(stats.route, render)
+    stats.cache.put(stats.response_key, refresh_token(freshness), kept)
     return render()
 
 
