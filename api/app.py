@@ -12,6 +12,7 @@ from api import ingest, ops, stats
 from api.auth import GUARD_RESPONSES, check_keys_config, require_read_key, require_write_key
 from api.capture import posthog, posthog_stubs, segment
 from api.capture.cors import CaptureCORSMiddleware
+from api.dashboard.routes import mount_dashboard
 from api.fast_reads import FastReadsMiddleware
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # SDK capture routes (docs/sdks.md): they check write keys themselves (keys in the body)
     for capture_router in (segment.router, posthog.router, posthog_stubs.router):
         app.include_router(capture_router)
+    mount_dashboard(app)
     openapi = app.openapi
 
     def openapi_with_limits() -> dict[str, Any]:

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -157,8 +158,9 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def serve_api(log_name: str) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `eventmart serve` on a free port; return it and its base URL once healthy."""
+@contextmanager
+def running_api(log_name: str = "api") -> Iterator[str]:
+    """`eventmart serve` in a real uvicorn process (with os.environ); yields its base URL."""
     import httpx2
 
     port = free_port()
@@ -168,19 +170,23 @@ def serve_api(log_name: str) -> tuple[subprocess.Popen[bytes], str]:
     while time.monotonic() < deadline:
         try:
             if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
-                return process, url
+                break
         except httpx2.HTTPError:
             time.sleep(0.2)
-    stop_process(process)
-    raise RuntimeError(f"eventmart serve did not start; see .eventmart/test-{log_name}.log")
+    else:
+        stop_process(process)
+        raise RuntimeError(f"eventmart serve did not start; see .eventmart/test-{log_name}.log")
+    try:
+        yield url
+    finally:
+        stop_process(process)
 
 
 @pytest.fixture
 def live_api(settings: Settings, redis_conn: redis.Redis, db: psycopg.Connection) -> Iterator[str]:
     """`eventmart serve` in a real uvicorn process; yields its base URL."""
-    process, url = serve_api("api")
-    yield url
-    stop_process(process)
+    with running_api() as url:
+        yield url
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ import redis
 from rq import Queue
 
 from core.settings import Settings
-from tests.conftest import REPO_ROOT, drain, serve_api, stop_process
+from tests.conftest import REPO_ROOT, drain, running_api
 
 SEGMENT_KEY = "SEG_WRITE_KEY_1234567890"
 POSTHOG_KEY = "phc_PROJECT_KEY_1234567890"
@@ -45,15 +45,19 @@ def capture_api(settings: Settings) -> Iterator[str]:
     saved = {k: os.environ.get(k) for k in extra}
     os.environ.update(extra)
     try:
-        process, url = serve_api("sdk-api")
+        with running_api("sdk-api") as url:
+            restore(saved)
+            yield url
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    yield url
-    stop_process(process)
+        restore(saved)
+
+
+def restore(saved: dict[str, str | None]) -> None:
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 @pytest.fixture
