@@ -27,6 +27,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/sqlfluff lint loaders/sql api/sql jobs/sql
 	@# dbt models: the dbt templater compiles them against the database (DATABASE_URL)
 	@if [ -n "$$DATABASE_URL" ]; then \

@@ -18,14 +18,13 @@ from psycopg import sql
 
 from core.db import connect, libpq_params
 from core.db import database_url as configured_database_url
+from core.locks import REFRESH_LOCK_ID
 from core.metrics import observe_refresh
 from core.settings import Settings
-from loaders.sql_files import query
+from core.sql_files import query
 
 log = structlog.get_logger(__name__)
 
-# Shared by every refreshing process (scheduler, `eventmart refresh`, `eventmart load --refresh`).
-REFRESH_LOCK_ID = 0x6D617274  # "mart"
 # New rows touching more than this share of the marts' days: rebuild instead of delete+insert.
 FULL_REBUILD_SHARE = 0.5
 PROJECT_DIR = Path(__file__).resolve().parent.parent  # holds dbt_project.yml and profiles.yml
