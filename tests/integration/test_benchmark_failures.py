@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
 import benchmark
-from loaders.migrate import migrate
+from tests.reliability.harness import fresh_database
 
 
 @pytest.fixture
 def broken_env(service_urls: tuple[str, str]) -> Iterator[benchmark.Env]:
     """A scratch database whose raw.events lacks `user_id`: every dbt build fails on it."""
     server_url, redis_url = service_urls
-    name = f"eventmart_bench_broken_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'create database "{name}"')
-    url = make_conninfo(server_url, dbname=name)
-    try:
-        with psycopg.connect(url) as conn:
-            migrate(conn)
+    with fresh_database(server_url) as url:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("alter table raw.events drop column user_id")
-        yield benchmark.Env(server_url, url, redis_url, name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
+        yield benchmark.Env(server_url, url, redis_url, str(conninfo_to_dict(url)["dbname"]))
 
 
 def test_a_failed_refresh_fails_its_stage(broken_env: benchmark.Env) -> None:
