@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     env: str = "development"
     home: Path = Path(".eventmart")  # embedded servers, logs and state for `eventmart dev`
 
-    # Ingest limits (CONTRACT §1)
+    # Ingest limits (docs/api.md#ingest)
     max_events_per_request: int = 1000
     max_body_bytes: int = 5 * 1024 * 1024
     max_future_skew: Annotated[float, NoDecode] = 24 * 3600  # seconds, or `24h`, `90m`
