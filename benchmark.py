@@ -30,7 +30,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import orjson
 import psutil
 import psycopg
@@ -41,7 +41,9 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent
-STAGES = ["limit", "ingest", "loader", "refresh", "reads", "freshness"]
+STAGES = ["limit", "ingest", "loader", "refresh", "reads", "peers", "freshness"]
+READ_KEY = "bench-read-key"  # reads run with auth on, as a deployment would
+AUTH = {"Authorization": f"Bearer {READ_KEY}"}
 console = Console(stderr=True)
 
 # ---------------------------------------------------------------- data
@@ -221,7 +223,7 @@ def _with_db(url: str, db: int) -> str:
 
 def run_cli(env: Env, *args: str, **extra: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env=env.environ(**extra),
         check=True,
         capture_output=True,
@@ -233,7 +235,7 @@ def spawn(env: Env, *args: str, **extra: str) -> subprocess.Popen[bytes]:
     log_dir.mkdir(exist_ok=True)
     with open(log_dir / f"bench-{args[0]}.log", "ab") as log:
         child = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", *args],
+            [sys.executable, "-m", "cli", *args],
             env=env.environ(**extra),
             stdout=log,
             stderr=log,
@@ -256,8 +258,8 @@ def start_api(env: Env, workers: int, port: int = 8765, **extra: str) -> str:
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        with suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+        with suppress(httpx2.HTTPError):
+            if httpx2.get(f"{url}/ready", timeout=2).status_code == 200:
                 return url
         time.sleep(0.3)
     raise RuntimeError("the API did not become ready; see .eventmart/bench-serve.log")
@@ -349,7 +351,7 @@ def _producer(url: str, data: Dataset, batch: int, index: int, producers: int, o
     latencies: list[float] = []
     accepted = statuses_bad = 0
     proc = psutil.Process()
-    with httpx.Client(timeout=60, headers={"Content-Type": "application/json"}) as client:
+    with httpx2.Client(timeout=60, headers={"Content-Type": "application/json"}) as client:
         for body in producer_batches(data, batch, index, producers):
             start = time.perf_counter()
             reply = client.post(f"{url}/events", content=body)
@@ -556,6 +558,7 @@ WRK_SCRIPT = """
 local paths = {}
 for line in io.lines("%s") do paths[#paths + 1] = line end
 local i = 0
+wrk.headers["Authorization"] = "Bearer %s"
 request = function()
   i = i + 1
   return wrk.format("GET", paths[(i %% #paths) + 1])
@@ -589,11 +592,13 @@ def read_paths(endpoint: str, count: int, seed: int) -> list[str]:
     return paths
 
 
-def wrk_run(url: str, paths: list[str], connections: int, seconds: int) -> dict[str, float]:
+def wrk_run(
+    url: str, paths: list[str], connections: int, seconds: int, timeout_s: int = 2
+) -> dict[str, float]:
     folder = ROOT / ".eventmart"
     folder.mkdir(exist_ok=True)
     (folder / "bench-paths.txt").write_text("\n".join(paths) + "\n")
-    (folder / "bench.lua").write_text(WRK_SCRIPT % (folder / "bench-paths.txt"))
+    (folder / "bench.lua").write_text(WRK_SCRIPT % (folder / "bench-paths.txt", READ_KEY))
     threads = max(1, min(2, connections))
     out = subprocess.run(
         [
@@ -601,6 +606,7 @@ def wrk_run(url: str, paths: list[str], connections: int, seconds: int) -> dict[
             f"-t{threads}",
             f"-c{connections}",
             f"-d{seconds}s",
+            f"--timeout={timeout_s}s",
             "-s",
             str(folder / "bench.lua"),
             url,
@@ -629,7 +635,7 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
     seconds = 3 if args.quick else 10
     out: dict[str, Any] = {"seconds_per_run": seconds, "api_workers": args.api_workers}
     endpoints = ["dau", "top-events", "retention-day", "retention-week"]
-    url = start_api(env, args.api_workers, port=8766)
+    url = start_api(env, args.api_workers, port=8766, EVENTMART_READ_KEYS=READ_KEY)
     for endpoint in endpoints:
         figures = wrk_run(url, read_paths(endpoint, 500, args.seed), 4, seconds)
         for key, value in figures.items():
@@ -640,6 +646,15 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
         figures = wrk_run(url, mixed, connections, seconds)
         for key, value in figures.items():
             out[f"mixed_c{connections}_{key}"] = value
+    sample = httpx2.get(url + mixed[0], headers=AUTH, timeout=10).content
+    stop(env.children.pop())
+    ceiling = serve_peer(
+        env, "tests.peers.ceiling:create_ceiling_app", args.api_workers, 8769, sample
+    )
+    figures = wrk_run(ceiling, mixed, 32, seconds)
+    out["ceiling_c32_req_per_s"] = figures["req_per_s"]
+    out["ceiling_c32_p95_ms"] = figures["p95_ms"]
+    out["ceiling_body_bytes"] = len(sample)
     stop(env.children.pop())
     cold = start_api(
         env,
@@ -647,12 +662,78 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
         port=8768,
         EVENTMART_READ_CACHE_SECONDS="0",
         EVENTMART_READ_CACHE_ENTRIES="0",
+        EVENTMART_READ_KEYS=READ_KEY,
     )
     for endpoint in endpoints:
         figures = wrk_run(cold, read_paths(endpoint, 500, args.seed), 4, seconds)
         for key in ("req_per_s", "p50_ms", "p95_ms", "errors"):
             out[f"cold_{endpoint}_{key}"] = figures[key]
     stop(env.children.pop())
+    return out
+
+
+def serve_peer(env: Env, factory: str, workers: int, port: int, body: bytes = b"") -> str:
+    """A reference app from tests/peers on the same uvicorn settings as `eventmart serve`."""
+    body_file = ROOT / ".eventmart" / "bench-ceiling-body.json"
+    body_file.write_bytes(body)
+    log_dir = ROOT / ".eventmart"
+    with open(log_dir / "bench-peer.log", "ab") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tests.peers", factory, str(port), str(workers)],
+            env=env.environ(EVENTMART_READ_KEYS=READ_KEY, EVENTMART_CEILING_BODY=str(body_file)),
+            stdout=log,
+            stderr=log,
+        )
+    env.children.append(child)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with suppress(httpx2.HTTPError):
+            httpx2.get(f"{url}/health", timeout=2)
+            return url
+        time.sleep(0.3)
+    raise RuntimeError(f"{factory} did not start; see .eventmart/bench-peer.log")
+
+
+def stage_peers(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
+    """The seed's design (aggregates over raw.events per request, through the same app, with
+    its occurred_at index) against our cached and cold reads; and PostgreSQL's REFRESH
+    MATERIALIZED VIEW of the same aggregates against our incremental refresh, both after the
+    same 1 % of new events."""
+    from loaders.writer import write_events
+    from tests.peers.matviews import create_matviews, drop_matviews, refresh_matviews
+
+    ensure_base(env, data)
+    _refresh(env, full=False)
+    seconds = 3 if args.quick else 10
+    out: dict[str, Any] = {}
+    with env.connect() as conn:
+        started = time.perf_counter()
+        conn.execute("create index if not exists peer_occurred_at_idx on raw.events (occurred_at)")
+        conn.execute("analyze raw.events")
+        out["seed_index_build_s"] = time.perf_counter() - started
+    seed = serve_peer(env, "tests.peers.seed_design:create_seed_app", args.api_workers, 8770)
+    for endpoint in ("dau", "top-events", "retention-day", "retention-week"):
+        paths = [f"/seed{p}" for p in read_paths(endpoint, 50, args.seed)]
+        figures = wrk_run(seed, paths, 4, seconds, timeout_s=600)
+        for key in ("req_per_s", "p50_ms", "p95_ms", "errors"):
+            out[f"seed_{endpoint}_{key}"] = figures[key]
+    stop(env.children.pop())
+    with env.connect() as conn:
+        conn.execute("drop index if exists raw.peer_occurred_at_idx")
+        started = time.perf_counter()
+        create_matviews(conn)
+        out["matview_build_s"] = time.perf_counter() - started
+        new = max(1, data.count // 100)
+        fresh = generate_events(new, args.seed + 3, days=1, prefix="peer")
+        late = generate_events(new // 5, args.seed + 4, days=7, prefix="peerlate")
+        write_events(conn, as_rows(fresh[: new - len(late)] + late, datetime.now(UTC)))
+        out["new_events"] = new
+        out["ours_incremental_s"] = _refresh(env, full=False)
+        views = refresh_matviews(conn)
+        out["matview_refresh_s"] = sum(views.values())
+        out["matview_slowest"] = max(views, key=lambda v: views[v])
+        drop_matviews(conn)
     return out
 
 
@@ -667,7 +748,7 @@ def stage_freshness(env: Env, data: Dataset, args: argparse.Namespace) -> dict[s
     today = datetime.now(UTC).date().isoformat()
     dau = f"{url}/stats/dau?from={today}&to={today}"
     for n in range(2 if args.quick else 5):
-        before = httpx.get(dau, timeout=10).json()["data"][0]["active_users"]
+        before = httpx2.get(dau, timeout=10).json()["data"][0]["active_users"]
         event = {
             "event_id": f"fresh-{uuid.uuid4().hex}",
             "user_id": f"fresh-user-{n}-{uuid.uuid4().hex[:6]}",
@@ -675,9 +756,9 @@ def stage_freshness(env: Env, data: Dataset, args: argparse.Namespace) -> dict[s
             "occurred_at": datetime.now(UTC).isoformat(),
         }
         start = time.perf_counter()
-        assert httpx.post(f"{url}/events", json=[event], timeout=10).status_code == 202
+        assert httpx2.post(f"{url}/events", json=[event], timeout=10).status_code == 202
         while time.perf_counter() - start < interval * 3 + 120:
-            if httpx.get(dau, timeout=10).json()["data"][0]["active_users"] > before:
+            if httpx2.get(dau, timeout=10).json()["data"][0]["active_users"] > before:
                 break
             time.sleep(0.25)
         samples.append(time.perf_counter() - start)
@@ -699,6 +780,7 @@ STAGE_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
     "loader": stage_loader,
     "refresh": stage_refresh,
     "reads": stage_reads,
+    "peers": stage_peers,
     "freshness": stage_freshness,
 }
 
@@ -754,6 +836,19 @@ def ratios(results: dict[str, Any]) -> dict[str, float | None]:
     refresh = results.get("refresh", {})
     if refresh.get("full_s") and refresh.get("incremental_s") is not None:
         out["incremental_over_full_refresh"] = refresh["incremental_s"] / refresh["full_s"]
+    reads, peers = results.get("reads", {}), results.get("peers", {})
+    if reads:
+        out["reads_over_ceiling"] = reads["mixed_c32_req_per_s"] / reads["ceiling_c32_req_per_s"]
+    if reads and peers:
+        for endpoint in ("dau", "top-events", "retention-day", "retention-week"):
+            ours, theirs = reads[f"{endpoint}_req_per_s"], peers[f"seed_{endpoint}_req_per_s"]
+            out[f"{endpoint}_req_per_s_ours_over_seed"] = ours / theirs if theirs else None
+            cold = reads[f"cold_{endpoint}_p95_ms"] / peers[f"seed_{endpoint}_p95_ms"]
+            out[f"{endpoint}_cold_p95_ours_over_seed"] = cold
+    if peers:
+        out["incremental_over_matview_refresh"] = (
+            peers["ours_incremental_s"] / peers["matview_refresh_s"]
+        )
     return out
 
 

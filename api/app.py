@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 
 from api import ingest, ops, stats
 from api.auth import GUARD_RESPONSES, check_keys_config, require_read_key, require_write_key
+from api.fast_reads import FastReadsMiddleware
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
 from api.read_cache import ReadCache
@@ -45,9 +47,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(FastReadsMiddleware)  # inside RequestContextMiddleware (added after)
     app.add_middleware(RequestContextMiddleware)
     write_guard, read_guard = [Depends(require_write_key)], [Depends(require_read_key)]
     app.include_router(ingest.router, dependencies=write_guard, responses=GUARD_RESPONSES)
     app.include_router(stats.router, dependencies=read_guard, responses=GUARD_RESPONSES)
     app.include_router(ops.router)
+    openapi = app.openapi
+
+    def openapi_with_limits() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            ingest.document_limits(openapi(), settings)
+        assert app.openapi_schema is not None  # set by `openapi()`
+        return app.openapi_schema
+
+    app.openapi = openapi_with_limits  # type: ignore[method-assign]
     return app

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import orjson
 import redis
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from rq import Queue
 from rq.job import JobStatus
 
 from api.body import check_json_content_type, duplicate_key, read_limited_body
-from api.deps import get_queue, get_settings_dep
+from api.deps import QueueDep, SettingsDep
 from api.models import EXAMPLE_EVENTS, Detail, EventIn, IngestResult
 from core.events import EventError, validate_event
 from core.metrics import count_ingest
@@ -29,12 +30,23 @@ REQUEST_BODY_DOC: dict[str, Any] = {
         "required": True,
         "content": {
             "application/json": {
-                "schema": {"type": "array", "items": EventIn.model_json_schema(), "maxItems": 1000},
+                # maxItems is the configured limit: filled in by `document_limits`
+                "schema": {"type": "array", "items": EventIn.model_json_schema(), "minItems": 1},
                 "example": EXAMPLE_EVENTS,
             }
         },
     }
 }
+
+
+def document_limits(schema: dict[str, Any], settings: Settings) -> None:
+    """Write this process's configured request limits into its OpenAPI document."""
+    body = schema["paths"]["/events"]["post"]["requestBody"]
+    body["content"]["application/json"]["schema"]["maxItems"] = settings.max_events_per_request
+    body["description"] = (
+        f"A JSON array of at most {settings.max_events_per_request} events and at most "
+        f"{settings.max_body_bytes} bytes (after gzip decoding)."
+    )
 
 
 def parse_events(body: bytes, max_events: int) -> list[Any]:
@@ -63,13 +75,23 @@ def parse_events(body: bytes, max_events: int) -> list[Any]:
     return events
 
 
+class Triage(NamedTuple):
+    """One request split by the event rules."""
+
+    rows: list[Row]  # first valid copy of each event_id, in request order
+    duplicates: int  # later valid copies of an id already in `rows`
+    rejected: list[dict[str, Any]]  # the answer's `rejected` items
+    reasons: list[str]  # `field: rule` of each rejection, for the metrics
+
+
 def triage(
     events: list[Any], received_at: datetime, settings: Settings, may_contain_nul: bool
-) -> tuple[list[Row], int, list[dict[str, Any]]]:
+) -> Triage:
     """Split a request into rows to queue (first copy of each id), duplicates, rejections."""
     rows: dict[str, Row] = {}
     duplicates = 0
     rejected: list[dict[str, Any]] = []
+    reasons: list[str] = []
     for index, raw in enumerate(events):
         try:
             ev = validate_event(
@@ -84,6 +106,7 @@ def triage(
                     "error": str(exc),
                 }
             )
+            reasons.append(exc.reason)
             continue
         if ev.event_id in rows:
             duplicates += 1
@@ -96,22 +119,23 @@ def triage(
             ev.properties_json,
             received_at,
         )
-    return list(rows.values()), duplicates, rejected
+    return Triage(list(rows.values()), duplicates, rejected, reasons)
 
 
 def _service_unavailable(reason: str) -> HTTPException:
     return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason, headers={"Retry-After": "5"})
 
 
-def queue_rows(request: Request, rows: list[Row], settings: Settings) -> Enqueued:
+def queue_rows(
+    queue: Queue, rows: list[Row], settings: Settings, request_id: str | None
+) -> Enqueued:
     """Queue the batch or raise 503 (backlog too deep, Redis down): nothing half-accepted."""
-    queue = get_queue(request)
     try:
         if queue.count >= settings.max_queue_depth:
             raise _service_unavailable(
                 f"queue backlog over {settings.max_queue_depth} batches; retry later"
             )
-        return enqueue_batch(queue, rows, settings, getattr(request.state, "request_id", None))
+        return enqueue_batch(queue, rows, settings, request_id)
     except redis.RedisError as exc:
         log.warning("queue_unavailable", error=str(exc))
         raise _service_unavailable("queue unavailable; retry later") from None
@@ -160,24 +184,26 @@ def wait_for_landing(enqueued: Enqueued, accepted: int, timeout: float) -> dict[
 )
 async def post_events(
     request: Request,
-    settings: Annotated[Settings, Depends(get_settings_dep)],
+    settings: SettingsDep,
+    queue: QueueDep,
     wait: Annotated[bool, Query(description="wait until the events are in raw.events")] = False,
 ) -> Response:
     received_at = datetime.now(UTC)
     check_json_content_type(request)
     body = await read_limited_body(request, settings.max_body_bytes, settings.body_timeout)
     events = parse_events(body, settings.max_events_per_request)
-    rows, duplicates, rejected = triage(events, received_at, settings, b"\\u0000" in body)
+    rows, duplicates, rejected, reasons = triage(events, received_at, settings, b"\\u0000" in body)
     result: dict[str, Any] = {
         "accepted": len(rows),
         "duplicates_in_request": duplicates,
         "rejected": rejected,
     }
     if not rows:
-        count_ingest(0, duplicates, (r["error"] for r in rejected))
+        count_ingest(0, duplicates, reasons)
         return _json(result, status.HTTP_422_UNPROCESSABLE_CONTENT)
-    enqueued = await asyncio.to_thread(queue_rows, request, rows, settings)
-    count_ingest(len(rows), duplicates, (r["error"] for r in rejected))
+    request_id = getattr(request.state, "request_id", None)
+    enqueued = await asyncio.to_thread(queue_rows, queue, rows, settings, request_id)
+    count_ingest(len(rows), duplicates, reasons)
     log.info(
         "events_accepted",
         accepted=len(rows),

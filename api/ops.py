@@ -8,13 +8,15 @@ from collections.abc import Iterator
 
 import psycopg
 import redis
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 from prometheus_client.core import GaugeMetricFamily, Metric
 from psycopg_pool import ConnectionPool, PoolTimeout
 from rq import Queue
 
+from api.deps import QueueDep, ReadPoolDep, RedisDep, SettingsDep
 from core.db import connect
 from core.metrics import CallbackCollector, gauge, render_metrics
+from core.settings import Settings
 from jobs.refresh import read_refresh_status
 
 router = APIRouter(tags=["operations"])
@@ -25,29 +27,32 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _check_postgres(request: Request) -> str | None:
+def _check_postgres(settings: Settings) -> str | None:
     try:
-        with connect(request.app.state.settings) as conn:
+        with connect(settings) as conn:
             conn.execute("select 1")
     except (psycopg.Error, RuntimeError) as exc:
         return f"postgres: {exc}".strip()
     return None
 
 
-def _check_redis(request: Request) -> str | None:
+def _check_redis(client: redis.Redis) -> str | None:
     try:
-        request.app.state.redis.ping()
+        client.ping()
     except redis.RedisError as exc:
         return f"redis: {exc}"
     return None
 
 
 @router.get("/ready", summary="PostgreSQL and Redis are reachable")
-async def ready(request: Request, response: Response) -> dict[str, object]:
+async def ready(
+    response: Response, settings: SettingsDep, redis_client: RedisDep
+) -> dict[str, object]:
     problems = [
         p
         for p in await asyncio.gather(
-            asyncio.to_thread(_check_postgres, request), asyncio.to_thread(_check_redis, request)
+            asyncio.to_thread(_check_postgres, settings),
+            asyncio.to_thread(_check_redis, redis_client),
         )
         if p
     ]
@@ -113,9 +118,7 @@ def freshness_metrics(pool: ConnectionPool) -> Iterator[Metric]:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}}},
 )
-def metrics(request: Request) -> Response:
-    queue: Queue = request.app.state.queue
-    pool: ConnectionPool = request.app.state.read_pool
+def metrics(queue: QueueDep, pool: ReadPoolDep) -> Response:
     payload, content_type = render_metrics(
         [
             CallbackCollector(lambda: queue_metrics(queue)),

@@ -54,6 +54,27 @@ class ReadCache(Generic[F]):
             self._freshness, self._read_at = fresh, now
         return fresh
 
+    def peek(self, key: Callable[[F], Hashable]) -> tuple[F, object] | None:
+        """Without I/O: the freshness still trusted and the answer stored under `key(freshness)`
+        for it, or None when either would need a read (the caller then reads in a thread)."""
+        now = time.monotonic()
+        with self._lock:
+            fresh = self._freshness
+            if fresh is None or now - self._read_at >= self.seconds:
+                return None
+            wanted = key(fresh)
+            if wanted not in self._answers:
+                return None
+            return fresh, self._answers[wanted]
+
+    def put(self, key: Hashable, token: Hashable, value: object) -> None:
+        """Keep `value` under `key` while `token` is the current refresh."""
+        if self.entries <= 0:
+            return
+        with self._lock:
+            if token == self._token:
+                self._answers[key] = value
+
     def answer(self, key: Hashable, token: Hashable, compute: Callable[[], V]) -> V:
         """The cached answer for `key` at this freshness token, else `compute()` (stored)."""
         if self.entries <= 0:

@@ -9,10 +9,19 @@ first byte; otherwise the connection is closed. The body has its own deadline (a
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from core.settings import get_settings
+
+# How `eventmart serve` runs uvicorn (benchmark.py serves its reference apps the same way).
+UVICORN_OPTIONS: dict[str, Any] = {
+    "log_config": None,  # keep our JSON logging
+    "access_log": False,
+    "proxy_headers": False,  # client addresses: see EVENTMART_TRUSTED_PROXY_HEADER
+    "http": "api.server:HeadDeadlineProtocol",  # slow request heads are cut off
+}
 
 
 class HeadDeadlineProtocol(HttpToolsProtocol):

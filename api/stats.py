@@ -6,24 +6,25 @@ Every endpoint answers JSON (`{"meta": …, "data": […]}`) or, for `?format=cs
 
 from __future__ import annotations
 
-import csv
-import io
+import asyncio
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
-import orjson
 import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from psycopg_pool import ConnectionPool, PoolTimeout
+from starlette.types import Scope
 
+from api.deps import ReadCacheDep, ReadPoolDep
 from api.read_cache import ReadCache
 from api.stats_models import DauResponse, RetentionResponse, TopEventsResponse
-from loaders.sql_files import query
+from api.stats_render import Prepared, meta, prepare_csv, prepare_json, prepare_table
+from core.sql_files import query
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
@@ -31,7 +32,6 @@ DEFAULT_RANGE_DAYS = 30
 MAX_RANGE_DAYS = 3660
 DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 RATE_PLACES = Decimal("0.0001")
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 CSV_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"text/csv": {"schema": {"type": "string"}}},
@@ -53,21 +53,44 @@ FormatParam = Annotated[
 
 @dataclass(frozen=True, slots=True)
 class StatsQuery:
-    """What every /stats endpoint takes: the date range and the output format."""
+    """What every /stats endpoint takes: the date range, the output format, where to read."""
 
-    request: Request
+    pool: ConnectionPool
+    cache: ReadCache[Freshness]
     date_from: str | None
     date_to: str | None
     csv_out: bool
+    response_key: tuple[Any, ...]  # the request as sent: what api/fast_reads.py looks up
+    route: Any  # the matched route, kept with the response so repeats are labelled as it
 
 
-def stats_query(
+@dataclass(frozen=True, slots=True)
+class KeptResponse:
+    """A /stats response kept for repeats of its request (api/fast_reads.py)."""
+
+    route: Any
+    render: Callable[[], Response]
+
+
+def response_key(scope: Scope) -> tuple[Any, ...]:
+    """A GET /stats request's identity for the response cache: path, query string, Accept."""
+    accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+    return ("response", scope["path"], scope["query_string"], accept)
+
+
+async def stats_query(
     request: Request,
+    pool: ReadPoolDep,
+    cache: ReadCacheDep,
     date_from: Annotated[DateParam, Query(alias="from")] = None,
     date_to: Annotated[DateParam, Query(alias="to")] = None,
     output_format: FormatParam = None,
 ) -> StatsQuery:
-    return StatsQuery(request, date_from, date_to, wants_csv(request, output_format))
+    csv_out = wants_csv(request, output_format)
+    scope = request.scope
+    return StatsQuery(
+        pool, cache, date_from, date_to, csv_out, response_key(scope), scope.get("route")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +156,6 @@ def wants_csv(request: Request, output_format: str | None) -> bool:
     )
 
 
-def read_pool(request: Request) -> ConnectionPool:
-    pool: ConnectionPool = request.app.state.read_pool
-    return pool
-
-
 def unavailable(exc: Exception) -> HTTPException:
     return HTTPException(
         status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -153,54 +171,6 @@ def read_freshness(conn: psycopg.Connection) -> Freshness:
         return Freshness(None, None, None, marts_built=False)  # before the first refresh
     assert row is not None
     return Freshness(row[0], row[1], row[2], marts_built=True)
-
-
-def meta(freshness: Freshness, start: date, end: date, **extra: Any) -> dict[str, Any]:
-    loaded = freshness.loaded_through
-    lag = None if loaded is None else round((datetime.now(UTC) - loaded).total_seconds(), 3)
-    return {
-        "from": start,
-        "to": end,
-        "refreshed_at": freshness.refreshed_at,
-        "loaded_through": loaded,
-        "lag_seconds": lag,
-        **extra,
-    }
-
-
-def json_response(meta_: dict[str, Any], data: list[dict[str, Any]]) -> Response:
-    body = orjson.dumps({"meta": meta_, "data": data}, option=orjson.OPT_UTC_Z)
-    return Response(body, media_type="application/json")
-
-
-def csv_response(
-    meta_: dict[str, Any], header: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([["" if cell is None else cell for cell in row] for row in rows])
-    refreshed = meta_["refreshed_at"]
-    headers = {
-        "X-Eventmart-Refreshed-At": "" if refreshed is None else iso_utc(refreshed),
-        "X-Eventmart-Lag-Seconds": ""
-        if meta_["lag_seconds"] is None
-        else str(meta_["lag_seconds"]),
-    }
-    return Response(buffer.getvalue(), media_type=CSV_MEDIA_TYPE, headers=headers)
-
-
-def table_response(
-    meta_: dict[str, Any], columns: Sequence[str], rows: list[tuple[Any, ...]], csv_out: bool
-) -> Response:
-    """Rows as CSV under a header of `columns`, or as JSON objects keyed by them."""
-    if csv_out:
-        return csv_response(meta_, columns, rows)
-    return json_response(meta_, [dict(zip(columns, row, strict=True)) for row in rows])
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def rate(retained: int, size: int) -> float:
@@ -247,7 +217,7 @@ def run(
     return conn.execute(query("api", sql_name), bound).fetchall()
 
 
-def read_marts(
+async def read_marts(
     stats: StatsQuery,
     key: tuple[Any, ...],
     fetch: Callable[[psycopg.Connection, date, date, Freshness], Any],
@@ -256,10 +226,31 @@ def read_marts(
     the marts are built: before that, no rows), or 503 when PostgreSQL is unreachable.
 
     Both reads go through the process's `ReadCache`: an answer is computed once per
-    endpoint, parameters and refresh (`key` names the endpoint and its extra parameters)."""
+    endpoint, parameters and refresh (`key` names the endpoint and its extra parameters).
+    A cached answer is served on the event loop; anything that needs PostgreSQL runs in a
+    thread."""
     start, end = parse_date(stats.date_from, "from"), parse_date(stats.date_to, "to")
-    cache: ReadCache[Freshness] = stats.request.app.state.read_cache
-    pool = read_pool(stats.request)
+
+    def cache_key(freshness: Freshness) -> tuple[Any, ...]:
+        return (*key, *resolve_range(start, end, freshness.latest_date))
+
+    hit = stats.cache.peek(cache_key)
+    if hit is not None:
+        freshness, rows = hit
+        first, last = resolve_range(start, end, freshness.latest_date)
+        return freshness, first, last, rows
+    return await asyncio.to_thread(read_through, stats, start, end, key, fetch)
+
+
+def read_through(
+    stats: StatsQuery,
+    start: date | None,
+    end: date | None,
+    key: tuple[Any, ...],
+    fetch: Callable[[psycopg.Connection, date, date, Freshness], Any],
+) -> tuple[Freshness, date, date, Any]:
+    """`read_marts` when the cache cannot answer alone (blocking: runs in a thread)."""
+    cache, pool = stats.cache, stats.pool
 
     def with_connection(read: Callable[[psycopg.Connection], Any]) -> Any:
         with pool.connection() as conn:
@@ -285,14 +276,33 @@ def refresh_token(freshness: Freshness) -> tuple[datetime | None, bool]:
     return freshness.refreshed_at, freshness.marts_built
 
 
+def respond(
+    stats: StatsQuery,
+    freshness: Freshness,
+    start: date,
+    end: date,
+    prepared: Prepared,
+    **extra: Any,
+) -> Response:
+    """The response, and its renderer kept for this request's exact repeats (api/fast_reads.py
+    serves those without routing; `meta` and so `lag_seconds` are rendered each time)."""
+
+    def render() -> Response:
+        return prepared.render(meta(freshness, start, end, **extra))
+
+    kept = KeptResponse(stats.route, render)
+    stats.cache.put(stats.response_key, refresh_token(freshness), kept)
+    return render()
+
+
 @router.get(
     "/dau",
     response_model=DauResponse,
     responses=CSV_DOC,
     summary="Daily active users and events for every date in the range",
 )
-def get_dau(stats: Annotated[StatsQuery, Depends(stats_query)]) -> Response:
-    freshness, start, end, rows = read_marts(
+async def get_dau(stats: Annotated[StatsQuery, Depends(stats_query)]) -> Response:
+    freshness, start, end, rows = await read_marts(
         stats,
         ("dau",),
         lambda conn, first, last, _: run(conn, "dau", first, last),
@@ -300,7 +310,7 @@ def get_dau(stats: Annotated[StatsQuery, Depends(stats_query)]) -> Response:
     if not freshness.marts_built:
         rows = [(start + timedelta(days=i), 0, 0) for i in range((end - start).days + 1)]
     columns = ("date", "active_users", "events")
-    return table_response(meta(freshness, start, end), columns, rows, stats.csv_out)
+    return respond(stats, freshness, start, end, prepare_table(columns, rows, stats.csv_out))
 
 
 @router.get(
@@ -309,18 +319,18 @@ def get_dau(stats: Annotated[StatsQuery, Depends(stats_query)]) -> Response:
     responses=CSV_DOC,
     summary="Event types in the range by events, with their distinct users",
 )
-def get_top_events(
+async def get_top_events(
     stats: Annotated[StatsQuery, Depends(stats_query)],
     limit: Annotated[int, Query(ge=1, le=1000, description="at most this many rows")] = 10,
 ) -> Response:
-    freshness, start, end, rows = read_marts(
+    freshness, start, end, rows = await read_marts(
         stats,
         ("top-events", limit),
         lambda conn, first, last, _: run(conn, "top_events", first, last, row_limit=limit),
     )
     columns = ("event_type", "events", "users")
-    meta_ = meta(freshness, start, end, limit=limit)
-    return table_response(meta_, columns, rows, stats.csv_out)
+    prepared = prepare_table(columns, rows, stats.csv_out)
+    return respond(stats, freshness, start, end, prepared, limit=limit)
 
 
 @router.get(
@@ -329,7 +339,7 @@ def get_top_events(
     responses=CSV_DOC,
     summary="Cohort retention by first-ever day or ISO week",
 )
-def get_retention(
+async def get_retention(
     stats: Annotated[StatsQuery, Depends(stats_query)],
     period: Annotated[Literal["day", "week"], Query(description="cohort granularity")] = "day",
     periods: Annotated[int, Query(ge=0, le=366, description="offsets 0..periods")] = 7,
@@ -348,13 +358,14 @@ def get_retention(
         return build_retention(cells, periods, 7 if weekly else 1, freshness.latest_date)
 
     key = ("retention", period, periods)
-    freshness, start, end, data = read_marts(stats, key, fetch)
-    meta_ = meta(freshness, start, end, period=period, periods=periods)
+    freshness, start, end, data = await read_marts(stats, key, fetch)
     if stats.csv_out:
         long_rows = (
             (row["cohort"], row["size"], k, row["retained"][k], row["rate"][k])
             for row in data
             for k in range(periods + 1)
         )
-        return csv_response(meta_, ("cohort", "size", "period", "retained", "rate"), long_rows)
-    return json_response(meta_, data)
+        prepared = prepare_csv(("cohort", "size", "period", "retained", "rate"), long_rows)
+    else:
+        prepared = prepare_json(data)
+    return respond(stats, freshness, start, end, prepared, period=period, periods=periods)

@@ -30,6 +30,7 @@ TIMESTAMP_PATTERN = re.compile(
     r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))?",
     re.ASCII,
 )
+INVALID_DATE = "invalid date"
 TIMESTAMP_RULE = "must be an RFC 3339 timestamp such as 2024-05-01T12:30:00Z"
 # The most common form, with in-range clock fields, for a fast path through the C parser.
 # ASCII digits only, as in TIMESTAMP_PATTERN (`\d` would match other scripts' digits too).
@@ -49,7 +50,18 @@ class ValidEvent(NamedTuple):
 
 
 class EventError(ValueError):
-    """One event broke one rule; the message reads `field: rule`."""
+    """One event broke one rule. `str()` reads `field: detail` (what the client sees);
+    `field` and `rule` are the low-cardinality pair that metrics and the rejects tables use."""
+
+    def __init__(self, field: str, rule: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.rule = rule
+
+    @property
+    def reason(self) -> str:
+        """`field: rule`, never the offending value (a metric label)."""
+        return f"{self.field}: {self.rule}"
 
 
 def describe_skew(seconds: float) -> str:
@@ -94,10 +106,12 @@ def parse_timestamp(text: str) -> datetime:
         try:
             return datetime.fromisoformat(text)
         except ValueError:  # e.g. 2024-02-30
-            raise EventError(f"occurred_at: {text!r} is not a valid date and time") from None
+            raise EventError(
+                "occurred_at", INVALID_DATE, f"{text!r} is not a valid date and time"
+            ) from None
     match = TIMESTAMP_PATTERN.fullmatch(text)
     if match is None:
-        raise EventError(f"occurred_at: {TIMESTAMP_RULE}")
+        raise EventError("occurred_at", "format", TIMESTAMP_RULE)
     year, month, day, hour, minute, second, fraction, _zulu, sign, off_h, off_m = match.groups()
     micros = int(fraction[:6].ljust(6, "0")) if fraction else 0
     if sign is None:  # the common case: UTC already, no conversion needed
@@ -106,10 +120,14 @@ def parse_timestamp(text: str) -> datetime:
                 int(year), int(month), int(day), int(hour), int(minute), int(second), micros, UTC
             )
         except (ValueError, OverflowError):
-            raise EventError(f"occurred_at: {text!r} is not a valid date and time") from None
+            raise EventError(
+                "occurred_at", INVALID_DATE, f"{text!r} is not a valid date and time"
+            ) from None
     hours, minutes = int(off_h), int(off_m)
     if hours > 23 or minutes > 59:
-        raise EventError(f"occurred_at: offset {sign}{off_h}:{off_m} is out of range")
+        raise EventError(
+            "occurred_at", "offset out of range", f"offset {sign}{off_h}:{off_m} is out of range"
+        )
     offset = timedelta(hours=hours, minutes=minutes)
     tz = timezone(-offset if sign == "-" else offset)
     try:
@@ -118,7 +136,9 @@ def parse_timestamp(text: str) -> datetime:
         )
         return local.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise EventError(f"occurred_at: {text!r} is not a valid date and time") from None
+        raise EventError(
+            "occurred_at", INVALID_DATE, f"{text!r} is not a valid date and time"
+        ) from None
 
 
 def json_type(value: Any) -> str:
@@ -143,36 +163,42 @@ def json_type(value: Any) -> str:
 def check_object(event: Any) -> dict[str, Any]:
     """The event itself must be a JSON object."""
     if not isinstance(event, dict):
-        raise EventError(f"event: must be a JSON object, not {json_type(event)}")
+        raise EventError("event", "not an object", f"must be a JSON object, not {json_type(event)}")
     return event
 
 
 def check_text(value: Any, name: str, max_chars: int) -> str:
     """A required string field (`None` = absent): 1..`max_chars` characters; NUL replaced."""
     if value is None:
-        raise EventError(f"{name}: required")
+        raise EventError(name, "required", "required")
     if not isinstance(value, str):
-        raise EventError(f"{name}: must be a string, not {json_type(value)}")
+        raise EventError(name, "not a string", f"must be a string, not {json_type(value)}")
     if not 1 <= len(value) <= max_chars:
-        raise EventError(f"{name}: must be 1-{max_chars} characters (got {len(value)})")
+        raise EventError(name, "length", f"must be 1-{max_chars} characters (got {len(value)})")
     return value.replace(NUL, REPLACEMENT) if NUL in value else value
 
 
 def check_occurred_at(value: Any, now: datetime, max_future_skew: float) -> datetime:
     """A required timestamp string, at most `max_future_skew` seconds after `now`; UTC."""
     if value is None:
-        raise EventError("occurred_at: required")
+        raise EventError("occurred_at", "required", "required")
     if not isinstance(value, str):
-        raise EventError(f"occurred_at: must be a string, not {json_type(value)}")
+        raise EventError("occurred_at", "not a string", f"must be a string, not {json_type(value)}")
     occurred_at = parse_timestamp(value)
     if (occurred_at - now).total_seconds() > max_future_skew:
-        raise EventError(f"occurred_at: more than {describe_skew(max_future_skew)} in the future")
+        raise EventError(
+            "occurred_at",
+            "in the future",
+            f"more than {describe_skew(max_future_skew)} in the future",
+        )
     return occurred_at
 
 
 def _check_depth(props: dict[str, Any]) -> None:
     if json_depth(props, MAX_PROPERTIES_DEPTH) > MAX_PROPERTIES_DEPTH:
-        raise EventError(f"properties: nested deeper than {MAX_PROPERTIES_DEPTH} levels")
+        raise EventError(
+            "properties", "too deep", f"nested deeper than {MAX_PROPERTIES_DEPTH} levels"
+        )
 
 
 def check_properties(props: Any, may_contain_nul: bool = True) -> str:
@@ -180,12 +206,14 @@ def check_properties(props: Any, may_contain_nul: bool = True) -> str:
     if props is None:
         return "{}"
     if not isinstance(props, dict):
-        raise EventError(f"properties: must be a JSON object, not {json_type(props)}")
+        raise EventError(
+            "properties", "not an object", f"must be a JSON object, not {json_type(props)}"
+        )
     try:
         encoded = orjson.dumps(props)
     except orjson.JSONEncodeError as exc:
         _check_depth(props)  # too deep is reported before unstorable, whatever broke orjson
-        raise EventError(f"properties: cannot be stored ({exc})") from None
+        raise EventError("properties", "not storable", f"cannot be stored ({exc})") from None
     # Each nested object or array adds a `{` or `[`, so few brackets prove shallow without a walk.
     if encoded.count(b"{") + encoded.count(b"[") > MAX_PROPERTIES_DEPTH:
         _check_depth(props)
@@ -194,7 +222,9 @@ def check_properties(props: Any, may_contain_nul: bool = True) -> str:
         encoded = orjson.dumps(replace_nul(props))
     if len(encoded) > MAX_PROPERTIES_BYTES:
         raise EventError(
-            f"properties: {len(encoded)} bytes is larger than {MAX_PROPERTIES_BYTES} bytes"
+            "properties",
+            "too large",
+            f"{len(encoded)} bytes is larger than {MAX_PROPERTIES_BYTES} bytes",
         )
     return encoded.decode()
 

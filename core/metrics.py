@@ -85,41 +85,15 @@ MARTS_LOADED_THROUGH = Gauge(
     "Newest raw.events loaded_at the marts include (Unix time); lag = time() - this",
     multiprocess_mode="mostrecent",
 )
-# --- Rejection reasons: `field: rule`, never the offending value -----------------------------
-REJECTION_FIELDS = {"event", "event_id", "user_id", "event_type", "occurred_at", "properties"}
-_RULES = (
-    ("required", "required"),
-    ("must be a string", "not a string"),
-    ("must be a JSON object", "not an object"),
-    ("characters", "length"),
-    ("in the future", "in the future"),
-    ("RFC 3339", "format"),
-    ("offset", "offset out of range"),
-    ("not a valid date", "invalid date"),
-    ("nested deeper", "too deep"),
-    ("larger than", "too large"),
-    ("cannot be stored", "not storable"),
-)
 
 
-def rejection_reason(error: str) -> str:
-    """A low-cardinality label for a rejection message: its field and rule, no value."""
-    field, _, rule = error.partition(":")
-    if field not in REJECTION_FIELDS:
-        return "other"
-    for needle, label in _RULES:
-        if needle in rule:
-            return f"{field}: {label}"
-    return f"{field}: other"
-
-
-def count_ingest(accepted: int, duplicates_in_request: int, errors: Iterable[str]) -> None:
-    """Record what one POST /events answered."""
+def count_ingest(accepted: int, duplicates_in_request: int, reasons: Iterable[str]) -> None:
+    """Record what one POST answered; `reasons` are `EventError.reason` labels (`field: rule`)."""
     EVENTS_ACCEPTED.inc(accepted)
     if duplicates_in_request:
         EVENTS_DUPLICATE_IN_REQUEST.inc(duplicates_in_request)
-    for error in errors:
-        EVENTS_REJECTED.labels(rejection_reason(error)).inc()
+    for reason in reasons:
+        EVENTS_REJECTED.labels(reason).inc()
 
 
 def observe_refresh(outcome: str, seconds: float, loaded_through: float | None = None) -> None:

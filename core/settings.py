@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -17,8 +17,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EVENTMART_", extra="ignore")
 
-    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
-    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    # The plain names are read from the environment; AliasChoices also lets code pass
+    # `Settings(database_url=…)` on every pydantic-settings 2.x (no populate_by_name needed).
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "database_url")
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "redis_url")
+    )
 
     env: str = "development"
     home: Path = Path(".eventmart")  # embedded servers, logs and state for `eventmart dev`
@@ -44,7 +50,10 @@ class Settings(BaseSettings):
     job_retry_intervals: Annotated[list[int], NoDecode] = [1, 5, 15, 60, 300]
 
     # Refresh
-    refresh_interval_seconds: int = 60
+    refresh_interval_seconds: int = 60  # at least this often (a no-op when nothing is new)
+    # the scheduler looks for newly landed rows this often and refreshes at once (0: only on
+    # the interval); a look is two index reads
+    refresh_poll_seconds: Annotated[float, NoDecode] = 1.0
 
     # Operations
     log_level: str = "INFO"
@@ -74,6 +83,7 @@ class Settings(BaseSettings):
         "body_timeout",
         "header_timeout",
         "read_cache_seconds",
+        "refresh_poll_seconds",
         mode="before",
     )
     @classmethod

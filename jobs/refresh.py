@@ -22,14 +22,13 @@ import structlog
 
 from core.db import connect, libpq_params
 from core.db import database_url as configured_database_url
+from core.locks import REFRESH_LOCK_ID
 from core.metrics import observe_refresh
 from core.settings import Settings
-from loaders.sql_files import query
+from core.sql_files import query
 
 log = structlog.get_logger(__name__)
 
-# Shared by every refreshing process (scheduler, `eventmart refresh`, `eventmart load --refresh`).
-REFRESH_LOCK_ID = 0x6D617274  # "mart"
 # The models that keep a watermark in marts.refresh_watermarks carry this dbt tag.
 WATERMARK_TAG = "watermarked"
 # dbt reads the lease holder's name from here (macros/refresh_lease.sql).

@@ -8,12 +8,10 @@ import psycopg
 import structlog
 from psycopg import sql
 
-from loaders.sql_files import query
+from core.locks import MIGRATION_LOCK_ID
+from core.sql_files import query
 
 log = structlog.get_logger(__name__)
-
-# Any constant shared by every migrating process; serializes concurrent `migrate` runs.
-MIGRATION_LOCK_ID = 0x6576656E  # "even"
 
 
 def migration_files() -> list[tuple[str, str]]:

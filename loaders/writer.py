@@ -14,16 +14,14 @@ from datetime import datetime
 
 import psycopg
 
-from loaders.sql_files import query
+from core.locks import RAW_WRITE_LOCK_ID
+from core.sql_files import query
 
 COPY_BATCH = "copy pg_temp.events_batch (event_id, user_id, event_type, occurred_at, properties, received_at) from stdin"  # noqa: E501
 # Binary COPY skips text escaping and timestamp formatting on both sides: several times
 # cheaper per row than text. `properties` is staged as text and cast to jsonb by the INSERT.
 COPY_BATCH_BINARY = f"{COPY_BATCH} (format binary)"
 BINARY_TYPES = ["text", "text", "text", "timestamptz", "text", "timestamptz"]
-
-# Shared while a batch is inserted; must equal `raw_write_lock_id` in dbt_project.yml.
-RAW_WRITE_LOCK_ID = 0x72617720  # "raw "
 
 # (event_id, user_id, event_type, occurred_at, properties_json, received_at)
 Row = tuple[str, str, str, datetime | str, str, datetime | str]

@@ -145,7 +145,7 @@ def start_process(args: list[str], log_name: str) -> subprocess.Popen[bytes]:
     """Start `eventmart <args>` with the test environment; output goes to a log file."""
     (REPO_ROOT / ".eventmart").mkdir(exist_ok=True)
     with open(REPO_ROOT / ".eventmart" / f"test-{log_name}.log", "wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "api.cli", *args], stdout=log, stderr=log)
+        return subprocess.Popen([sys.executable, "-m", "cli", *args], stdout=log, stderr=log)
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
@@ -160,7 +160,7 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture
 def live_api(settings: Settings, redis_conn: redis.Redis, db: psycopg.Connection) -> Iterator[str]:
     """`eventmart serve` in a real uvicorn process; yields its base URL."""
-    import httpx
+    import httpx2
 
     port = free_port()
     process = start_process(["serve", "--port", str(port)], "api")
@@ -168,9 +168,9 @@ def live_api(settings: Settings, redis_conn: redis.Redis, db: psycopg.Connection
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
                 break
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(0.2)
     else:
         stop_process(process)

@@ -1,7 +1,7 @@
 {#
   One mart build at a time, whoever starts it: `dbt run`, `dbt build` and `dbt test` from the
   repo root, `eventmart refresh` and the scheduler all hold the refresh lease (raw.refresh_lease,
-  migration 0002) while they run; a second one waits in on-run-start until the first ends.
+  migration 0005) while they run; a second one waits in on-run-start until the first ends.
 
   dbt opens a new connection for every model, test and hook, so no session-level advisory lock
   could last a whole run. The lease names its holder by the application_name every connection of

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import orjson
 import psycopg
 import pytest
@@ -145,7 +145,7 @@ def test_eventmart_serve_refuses_production_without_keys(settings: Settings) -> 
     env = {**os.environ, "EVENTMART_ENV": "production", "EVENTMART_WRITE_KEYS": "changeme"}
     env.pop("EVENTMART_READ_KEYS", None)
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(free_port())],
+        [sys.executable, "-m", "cli", "serve", "--port", str(free_port())],
         env=env,
         capture_output=True,
         timeout=60,
@@ -249,9 +249,9 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30
         if process.poll() is not None:
             raise RuntimeError(f"{url} exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
                 return
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not start")
 
@@ -276,7 +276,7 @@ def test_rate_limit_holds_across_two_api_processes(
         for url, process in zip(urls, processes, strict=True):
             wait_healthy(url, process)
         # alternate between the processes: 5 pass in total, then both refuse
-        clients = [httpx.Client(base_url=url) for url in urls]
+        clients = [httpx2.Client(base_url=url) for url in urls]
         statuses = [post_empty(clients[i % 2]).status_code for i in range(5)]
         assert statuses == [400] * 5
         assert post_empty(clients[0]).status_code == 429

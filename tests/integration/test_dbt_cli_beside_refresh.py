@@ -69,7 +69,7 @@ def test_plain_dbt_runs_and_refreshes_at_once_while_events_land(
         "build": start_dbt(settings, ["build"], "build"),
         "full-refresh": start_dbt(settings, ["run", "--full-refresh"], "full"),
         "refresh": subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "refresh"],
+            [sys.executable, "-m", "cli", "refresh"],
             cwd="/",
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -6,7 +6,7 @@ import subprocess
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import httpx2
 import orjson
 import psycopg
 from fastapi.testclient import TestClient
@@ -128,17 +128,17 @@ def test_wait_true_reports_inserted_and_duplicates(
     live_api: str, live_worker: subprocess.Popen[bytes], db: psycopg.Connection
 ) -> None:
     events = batch(0, 30)
-    first = httpx.post(f"{live_api}/events?wait=true", json=events, timeout=30).json()
+    first = httpx2.post(f"{live_api}/events?wait=true", json=events, timeout=30).json()
     assert first["landed"] is True
     assert (first["accepted"], first["inserted"], first["duplicates"]) == (30, 30, 0)
-    overlap = httpx.post(f"{live_api}/events?wait=true", json=batch(20, 40), timeout=30).json()
+    overlap = httpx2.post(f"{live_api}/events?wait=true", json=batch(20, 40), timeout=30).json()
     assert (overlap["inserted"], overlap["duplicates"]) == (10, 10)
     assert count_events(db) == 40
 
 
 def test_wait_true_times_out_with_landed_false(live_api: str, db: psycopg.Connection) -> None:
     """No worker running: the answer still comes (202, landed false) and the job stays queued."""
-    reply = httpx.post(
+    reply = httpx2.post(
         f"{live_api}/events?wait=true",
         content=orjson.dumps(batch(0, 5)),
         headers={"Content-Type": "application/json"},

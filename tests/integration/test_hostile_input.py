@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
-import httpx
+import httpx2
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -111,5 +111,5 @@ def test_slow_request_head_and_idle_connection_are_cut_off(
         assert idle.recv(1) == b""
         assert time.monotonic() - started < 3
     # Ordinary keep-alive traffic is unaffected.
-    with httpx.Client(base_url=live_api) as http:
+    with httpx2.Client(base_url=live_api) as http:
         assert [http.get("/health").status_code for _ in range(3)] == [200, 200, 200]

@@ -106,7 +106,7 @@ def test_two_refreshes_started_at_once_run_one_after_the_other(
 ) -> None:
     slices = generate_history(seed=9)
     write(marts, slices[0])
-    command = [sys.executable, "-m", "api.cli", "refresh"]
+    command = [sys.executable, "-m", "cli", "refresh"]
     processes = [
         subprocess.Popen(command, cwd="/", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(2)
@@ -134,7 +134,7 @@ def test_refresh_waits_while_another_holds_the_lock(
 ) -> None:
     import threading
 
-    from jobs.refresh import REFRESH_LOCK_ID
+    from core.locks import REFRESH_LOCK_ID
 
     write(marts, [Event("w-1", "u", "view", "2026-04-10T12:00:00Z")])
     marts.execute("select pg_advisory_lock(%s)", (REFRESH_LOCK_ID,))

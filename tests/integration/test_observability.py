@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import orjson
 import psycopg
 import pytest
@@ -110,9 +110,9 @@ def wait_for(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
+            if httpx2.get(url, timeout=1).status_code == 200:
                 return
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer")
 
@@ -138,7 +138,7 @@ def test_request_id_reaches_the_worker_and_metrics_add_up_across_processes(
         wait_for(f"http://127.0.0.1:{worker_port}/metrics")
         headers = {**JSON, "Authorization": f"Bearer {secret}", "X-Request-ID": "trace-e2e-1"}
         body = orjson.dumps([with_(event_id="log-1"), with_(event_id="log-2")])
-        reply = httpx.post(f"{url}/events?wait=true", content=body, headers=headers, timeout=30)
+        reply = httpx2.post(f"{url}/events?wait=true", content=body, headers=headers, timeout=30)
         assert reply.status_code == 202
         assert reply.headers["x-request-id"] == "trace-e2e-1"
         assert reply.json()["landed"] is True
@@ -146,10 +146,10 @@ def test_request_id_reaches_the_worker_and_metrics_add_up_across_processes(
         for i in range(8):
             more = orjson.dumps([with_(event_id=f"multi-{i}")])
             extra = {**headers, "X-Request-ID": f"trace-multi-{i}"}
-            assert httpx.post(f"{url}/events", content=more, headers=extra).status_code == 202
+            assert httpx2.post(f"{url}/events", content=more, headers=extra).status_code == 202
         # every scrape, whichever process answers it, reports the sum over both
         for _ in range(4):
-            samples = parse(httpx.get(f"{url}/metrics").text)
+            samples = parse(httpx2.get(f"{url}/metrics").text)
             assert value(samples, "eventmart_events_accepted_total") == 10
             requests = value(
                 samples,
@@ -161,7 +161,7 @@ def test_request_id_reaches_the_worker_and_metrics_add_up_across_processes(
             assert requests == 9
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            worker_samples = parse(httpx.get(f"http://127.0.0.1:{worker_port}/metrics").text)
+            worker_samples = parse(httpx2.get(f"http://127.0.0.1:{worker_port}/metrics").text)
             if value(worker_samples, "eventmart_raw_rows_inserted_total", source="api") == 10:
                 break
             time.sleep(0.2)

@@ -7,8 +7,9 @@ import psycopg
 import pytest
 
 import jobs.refresh
+from core.locks import REFRESH_LOCK_ID
 from core.settings import Settings
-from jobs.refresh import REFRESH_LOCK_ID, refresh_marts
+from jobs.refresh import refresh_marts
 
 
 def test_refresh_lock_session_lost_gives_a_failed_result(

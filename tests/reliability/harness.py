@@ -1,7 +1,7 @@
 """Servers, service processes, load generators and figures for the reliability scenarios.
 
 Every scenario runs its own redis-server (AOF, as in docker-compose) on a free port, its own
-database, and `python -m api.cli serve|worker` subprocesses pointed at them, so that killing
+database, and `python -m cli serve|worker` subprocesses pointed at them, so that killing
 or restarting anything never touches the machine's shared services.
 """
 
@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import orjson
 import psycopg
 import redis
@@ -192,7 +192,7 @@ def service_env(database_url: str, redis_url: str, **extra: str) -> dict[str, st
 
 
 class Service:
-    """`python -m api.cli <args>` in its own session, so kill -9 takes its children too."""
+    """`python -m cli <args>` in its own session, so kill -9 takes its children too."""
 
     def __init__(self, args: list[str], env: dict[str, str], name: str) -> None:
         self.args = args
@@ -205,7 +205,7 @@ class Service:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         with open(LOG_DIR / f"{self.name}.log", "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", *self.args],
+                [sys.executable, "-m", "cli", *self.args],
                 env=self.env,
                 cwd=REPO_ROOT,
                 stdout=log,
@@ -255,7 +255,7 @@ class Api(Service):
         super().start()
         try:
             wait_until(
-                lambda: httpx.get(f"{self.url}/health", timeout=1).status_code == 200,
+                lambda: httpx2.get(f"{self.url}/health", timeout=1).status_code == 200,
                 60,
                 what=f"the API ({LOG_DIR / self.name}.log)",
             )
@@ -309,7 +309,7 @@ class Ledger:
 
 
 def post_until_accepted(
-    client: httpx.Client, url: str, body: bytes, ledger: Ledger, deadline: float
+    client: httpx2.Client, url: str, body: bytes, ledger: Ledger, deadline: float
 ) -> None:
     """POST a batch as a careful producer would: retry on 503, 5xx and connection errors."""
     ids = [e["event_id"] for e in orjson.loads(body)]
@@ -320,7 +320,7 @@ def post_until_accepted(
             reply = client.post(
                 f"{url}/events", content=body, headers={"Content-Type": "application/json"}
             )
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             ledger.error(type(exc).__name__)
             time.sleep(delay)
             continue
@@ -344,7 +344,7 @@ def run_clients(
     lock = threading.Lock()
 
     def client_loop() -> None:
-        with httpx.Client(timeout=httpx.Timeout(30, connect=5)) as client:
+        with httpx2.Client(timeout=httpx2.Timeout(30, connect=5)) as client:
             while True:
                 with lock:
                     if not work:

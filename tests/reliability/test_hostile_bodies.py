@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import orjson
 import pytest
 
@@ -176,7 +176,7 @@ def test_hostile_bodies_get_clear_4xx_and_memory_stays_bounded(
         ).start()
         outcomes: list[dict[str, Any]] = []
         try:
-            with httpx.Client(base_url=api.url, timeout=60) as client:
+            with httpx2.Client(base_url=api.url, timeout=60) as client:
                 client.post("/events", json=[GOOD])  # warm up every code path once
                 rss_start = api.rss_kib()
                 rss_peak = rss_start

@@ -10,7 +10,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -92,7 +92,7 @@ def test_every_operation_survives_generated_requests(database: str, workdir: Pat
         started = time.monotonic()
         try:
             # Real data and built marts, so the read endpoints answer with rows.
-            with httpx.Client(base_url=api.url, timeout=30) as client:
+            with httpx2.Client(base_url=api.url, timeout=30) as client:
                 for body in batches(make_events(3000, seed=31, prefix="fuzz"), 1000):
                     reply = client.post(
                         "/events", content=body, headers={"Content-Type": "application/json"}
@@ -100,7 +100,7 @@ def test_every_operation_survives_generated_requests(database: str, workdir: Pat
                     assert reply.status_code == 202
             wait_until(lambda: queue_settled(rds.url), 120, 0.5, "the seed events to land")
             refresh = subprocess.run(
-                [sys.executable, "-m", "api.cli", "refresh"],
+                [sys.executable, "-m", "cli", "refresh"],
                 env=env,
                 cwd=REPO_ROOT,
                 capture_output=True,

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from rq import Queue
 
-from jobs.refresh import REFRESH_LOCK_ID
+from core.locks import REFRESH_LOCK_ID
 from tests.reliability.harness import (
     REPO_ROOT,
     SCALE,
@@ -110,7 +110,7 @@ def mart_snapshot(database: str) -> dict[str, list[Any]]:
 
 def run_refresh(env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", "refresh", *extra],
+        [sys.executable, "-m", "cli", "refresh", *extra],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,

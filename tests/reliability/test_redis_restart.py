@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tests.reliability.harness import (
@@ -72,7 +72,7 @@ def test_redis_restart_loses_no_accepted_event(database: str, workdir: Path, how
             else:
                 rds.kill()  # SIGKILL: what the OS has of the AOF survives, nothing is fsynced
             # While it is down, the API must answer at once: 503 on ingest and on /ready.
-            with httpx.Client(base_url=api.url, timeout=10) as probe:
+            with httpx2.Client(base_url=api.url, timeout=10) as probe:
                 probe_started = time.monotonic()
                 ready = probe.get("/ready")
                 post = probe.post(

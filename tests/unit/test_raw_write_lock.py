@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from loaders.writer import RAW_WRITE_LOCK_ID
+from core.locks import RAW_WRITE_LOCK_ID
 from tests.conftest import REPO_ROOT
 
 

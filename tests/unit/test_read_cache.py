@@ -74,3 +74,17 @@ def test_an_answer_computed_for_an_older_refresh_is_not_stored() -> None:
     new = cache.freshness(status.read, same)  # another request saw the new refresh first
     assert cache.answer("k", old, lambda: "old") == "old"
     assert cache.answer("k", new, lambda: "new") == "new"
+
+
+def test_peek_answers_only_what_needs_no_read() -> None:
+    cache: ReadCache[int] = ReadCache(seconds=0.2, entries=10)
+    status = Status()
+    assert cache.peek(lambda fresh: ("k", fresh)) is None  # no freshness yet
+    token = cache.freshness(status.read, same)
+    assert cache.peek(lambda fresh: ("k", fresh)) is None  # no answer yet
+    cache.answer(("k", token), token, lambda: "answer")
+    assert cache.peek(lambda fresh: ("k", fresh)) == (1, "answer")
+    assert cache.peek(lambda fresh: ("other", fresh)) is None
+    time.sleep(0.25)
+    assert cache.peek(lambda fresh: ("k", fresh)) is None  # freshness must be read again
+    assert status.reads == 1  # peek itself never reads

@@ -52,6 +52,7 @@ def serve(
     import uvicorn
 
     from api.auth import InsecureConfigError, check_keys_config
+    from api.server import UVICORN_OPTIONS
     from core.metrics import multiprocess_dir, prepare_multiprocess_dir
 
     settings = _settings("api")
@@ -69,10 +70,7 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            log_config=None,  # keep our JSON logging
-            access_log=False,
-            proxy_headers=False,  # client addresses: see EVENTMART_TRUSTED_PROXY_HEADER
-            http="api.server:HeadDeadlineProtocol",  # slow request heads are cut off
+            **UVICORN_OPTIONS,
         )
     finally:
         if own_metrics_dir is not None:
@@ -197,21 +195,21 @@ def load(
 
 
 def _wait_for_api(url: str, timeout: float = 60) -> bool:
-    import httpx
+    import httpx2
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
                 return True
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(0.3)
     return False
 
 
 def _post_demo(url: str, settings: Settings) -> None:
     """Post the demo dataset once the API is up, build the marts, and say where to look."""
-    import httpx
+    import httpx2
 
     from loaders.demo import demo_events
 
@@ -221,7 +219,7 @@ def _post_demo(url: str, settings: Settings) -> None:
     events = demo_events()
     inserted = duplicates = 0
     for start in range(0, len(events), 500):
-        reply = httpx.post(f"{url}/events?wait=true", json=events[start : start + 500], timeout=30)
+        reply = httpx2.post(f"{url}/events?wait=true", json=events[start : start + 500], timeout=30)
         body = reply.json()
         inserted += body.get("inserted", 0)
         duplicates += body.get("duplicates", 0)
@@ -271,7 +269,7 @@ def dev(
     with psycopg.connect(env["DATABASE_URL"]) as conn:
         run_migrations(conn)
     typer.echo(f"database: {env['DATABASE_URL']}\nredis:    {env['REDIS_URL']}")
-    me = [sys.executable, "-m", "api.cli"]
+    me = [sys.executable, "-m", "cli"]
     roles = {
         "api": [*me, "serve", "--host", host, "--port", str(port)],
         "worker": [*me, "worker"],
