@@ -41,7 +41,7 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent
-STAGES = ["limit", "ingest", "loader", "refresh", "reads", "peers", "freshness"]
+STAGES = ["limit", "ingest", "loader", "refresh", "reads", "peers", "freshness", "dashboard"]
 READ_KEY = "bench-read-key"  # reads run with auth on, as a deployment would
 AUTH = {"Authorization": f"Bearer {READ_KEY}"}
 console = Console(stderr=True)
@@ -774,6 +774,44 @@ def stage_freshness(env: Env, data: Dataset, args: argparse.Namespace) -> dict[s
     }
 
 
+DRAWN_MARK = "window.__eventmartDrawn"  # set by the page once every chart is drawn
+
+
+def stage_dashboard(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
+    """Navigation start to every chart drawn on the dashboard at `/` (the page's default
+    range, with a read key), in headless Chromium; the first load fills the browser cache and
+    the API's answer cache, the next ones are timed warm (median and max)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.chromium import launch_chromium
+
+    ensure_base(env, data)
+    _refresh(env, full=False)
+    url = start_api(env, args.api_workers, port=8769, EVENTMART_READ_KEYS=READ_KEY)
+    samples: list[float] = []
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1366, "height": 800})
+        # the key as the page keeps it once entered: reads run with auth on, as in `reads`
+        page.add_init_script(f"sessionStorage.setItem('eventmart.readKey', {json.dumps(READ_KEY)})")
+        for _ in range(1 + (5 if args.quick else 10)):
+            page.goto(f"{url}/")
+            page.wait_for_function(f"{DRAWN_MARK} !== undefined", timeout=120_000)
+            samples.append(float(page.evaluate(DRAWN_MARK)))
+        version = browser.version
+        browser.close()
+    stop(env.children.pop())
+    warm = samples[1:]
+    return {
+        "chromium": version,
+        "loads": len(warm),
+        "cold_ms": samples[0],
+        "median_ms": statistics.median(warm),
+        "max_ms": max(warm),
+        "target_ms": 1000,
+    }
+
+
 STAGE_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
     "limit": stage_limit,
     "ingest": stage_ingest,
@@ -782,6 +820,7 @@ STAGE_FUNCS: dict[str, Callable[..., dict[str, Any]]] = {
     "reads": stage_reads,
     "peers": stage_peers,
     "freshness": stage_freshness,
+    "dashboard": stage_dashboard,
 }
 
 
@@ -917,6 +956,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(
             "the reads stage needs wrk (Debian: apt-get install wrk); or leave it out with --only"
         )
+    if "dashboard" in args.stages:
+        from tests.browser.chromium import chromium_path
+
+        if chromium_path() is None:
+            parser.error(
+                "the dashboard stage needs Chromium (Debian: apt-get install chromium "
+                "chromium-driver); or leave it out with --only"
+            )
     return args
 
 

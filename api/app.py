@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 
 from api import ingest, ops, stats
 from api.auth import GUARD_RESPONSES, check_keys_config, require_read_key, require_write_key
+from api.dashboard.routes import mount_dashboard
 from api.fast_reads import FastReadsMiddleware
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest.router, dependencies=write_guard, responses=GUARD_RESPONSES)
     app.include_router(stats.router, dependencies=read_guard, responses=GUARD_RESPONSES)
     app.include_router(ops.router)
+    mount_dashboard(app)
     openapi = app.openapi
 
     def openapi_with_limits() -> dict[str, Any]:

@@ -227,7 +227,8 @@ def _post_demo(url: str, settings: Settings) -> None:
 
     refresh_marts(settings)  # serialized with the scheduler's; the stats show the demo at once
     typer.secho(
-        f"\ndemo: posted {len(events)} events -> {inserted} new rows in raw.events, "
+        f"\ndashboard:  {url}/  (open it in a browser)\n"
+        f"demo: posted {len(events)} events -> {inserted} new rows in raw.events, "
         f"{duplicates} already there (re-runs are idempotent)\n"
         f"  API docs:   {url}/docs\n"
         f"  readiness:  {url}/ready\n"

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     trusted_proxy_header: str | None = None  # e.g. X-Forwarded-For; off: the peer address
     metrics_port: int | None = None  # worker/scheduler: serve /metrics on this port
 
+    # Dashboard (api/dashboard, docs/dashboard.md): the freshness badge warns once the last
+    # refresh is older than this (unset: 2 refresh intervals + 60 s); the page polls this often
+    dashboard_stale_seconds: Annotated[float | None, NoDecode] = None
+    dashboard_poll_seconds: Annotated[float, NoDecode] = 10.0
+
     @field_validator("write_keys", "read_keys", "job_retry_intervals", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -84,6 +89,8 @@ class Settings(BaseSettings):
         "header_timeout",
         "read_cache_seconds",
         "refresh_poll_seconds",
+        "dashboard_stale_seconds",
+        "dashboard_poll_seconds",
         mode="before",
     )
     @classmethod
@@ -97,6 +104,13 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.env.lower() == "production"
+
+    @property
+    def dashboard_stale_after(self) -> float:
+        """Seconds since the last refresh after which the dashboard calls the marts stale."""
+        if self.dashboard_stale_seconds is not None:
+            return self.dashboard_stale_seconds
+        return 2 * self.refresh_interval_seconds + 60.0
 
 
 @lru_cache(maxsize=1)

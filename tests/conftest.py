@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -157,13 +158,13 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-@pytest.fixture
-def live_api(settings: Settings, redis_conn: redis.Redis, db: psycopg.Connection) -> Iterator[str]:
-    """`eventmart serve` in a real uvicorn process; yields its base URL."""
+@contextmanager
+def running_api(log_name: str = "api") -> Iterator[str]:
+    """`eventmart serve` in a real uvicorn process (with os.environ); yields its base URL."""
     import httpx2
 
     port = free_port()
-    process = start_process(["serve", "--port", str(port)], "api")
+    process = start_process(["serve", "--port", str(port)], log_name)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -174,9 +175,18 @@ def live_api(settings: Settings, redis_conn: redis.Redis, db: psycopg.Connection
             time.sleep(0.2)
     else:
         stop_process(process)
-        raise RuntimeError("eventmart serve did not start; see .eventmart/test-api.log")
-    yield url
-    stop_process(process)
+        raise RuntimeError(f"eventmart serve did not start; see .eventmart/test-{log_name}.log")
+    try:
+        yield url
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture
+def live_api(settings: Settings, redis_conn: redis.Redis, db: psycopg.Connection) -> Iterator[str]:
+    """`eventmart serve` in a real uvicorn process; yields its base URL."""
+    with running_api() as url:
+        yield url
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ def test_first_stored_copy_wins_forever(
 def test_job_run_again_after_commit_counts_duplicates(
     queue: Queue, db: psycopg.Connection, settings: Settings
 ) -> None:
-    rows, _, _ = triage(batch(0, 25), datetime.now(UTC), settings, False)
+    rows = triage(batch(0, 25), datetime.now(UTC), settings, False).rows
     job = enqueue_batch(queue, rows, settings).job
     key = job.args[0]
     payload = queue.connection.get(key)

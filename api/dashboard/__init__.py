@@ -1,0 +1,1 @@
+"""The built-in dashboard: a static page at `/` drawn in the browser from /stats/*."""
