@@ -1,4 +1,5 @@
-"""The pandera schema for a chunk of history rows: CONTRACT §1, from `core.events` itself.
+"""The pandera schema for a chunk of history rows: the event rules (docs/api.md#ingest),
+from `core.events` itself.
 
 Each column's parser runs the same per-field rule function the API runs
 (`check_text`, `check_occurred_at`, `check_properties`), turning each raw value into its
@@ -75,7 +76,7 @@ def _passed(series: pd.Series) -> pd.Series:
     return pd.Series(np.array(ok, dtype=bool), index=series.index)
 
 
-PASSED = pa.Check(_passed, name="contract_rule", error="breaks a CONTRACT §1 rule")
+PASSED = pa.Check(_passed, name="event_rule", error="breaks an event rule (docs/api.md#ingest)")
 
 
 def event_schema(now: datetime, max_future_skew: float) -> pa.DataFrameSchema:

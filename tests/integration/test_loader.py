@@ -53,7 +53,7 @@ def write_jsonl(path: Path, events: list[Any], *, gz: bool = False) -> Path:
 
 
 def csv_text(events: list[dict[str, Any]], header: list[str] | None = None) -> str:
-    """The CSV mapping of the README: strings as they are, properties as JSON text, None empty."""
+    """The CSV mapping (docs/ingest.md): strings as they are, properties as JSON, None empty."""
     header = header or ["event_id", "user_id", "event_type", "occurred_at", "properties"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -288,7 +288,7 @@ def csv_form(bad: Any) -> dict[str, Any] | None:
     return bad
 
 
-# Only the cases a CSV row can carry (every cell is text; see README, CSV mapping).
+# Only the cases a CSV row can carry (every cell is text; see docs/ingest.md, CSV mapping).
 CSV_BAD_EVENTS = [case for case in BAD_EVENTS if csv_form(case.values[0]) is not None]
 
 
