@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import accumulate
+from itertools import accumulate, islice
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +290,10 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------- stages
+
+
+class StageFailed(RuntimeError):
+    """The stage could not produce true figures (a failed refresh, wrong row counts)."""
 
 
 def stage_limit(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
@@ -563,34 +567,132 @@ def ensure_base(env: Env, data: Dataset) -> None:
             write_events(conn, as_rows(events, received_at))
 
 
-def stage_loader(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
-    """`eventmart load` on the JSONL file of the events, into an empty raw.events."""
-    path = data.path
+# Bad rows for the loader stage (issue 17's kinds, in turn), and how often they occur.
+# name -> one bad row in every N lines. Clean last: raw.events then holds the events for the
+# stages after this one.
+LOADER_FILES = {"bad_10pct": 10, "bad_0_1pct": 1000, "clean": 0}
+IMPOSSIBLE_DAY = "2026-02-30"
+
+
+def bad_line(kind: int, event: dict[str, Any]) -> bytes:
+    """A row the loader must reject: missing event_id, null user_id, 33 KB of properties, a
+    truncated JSON line, a date-only timestamp, an impossible date (`kind` picks one)."""
+    event = dict(event)
+    if kind == 0:
+        del event["event_id"]
+    elif kind == 1:
+        event["user_id"] = None
+    elif kind == 2:
+        event["properties"] = {"blob": "x" * 33 * 1024}
+    elif kind == 3:
+        return orjson.dumps(event)[:60] + b"\n"
+    elif kind == 4:
+        event["occurred_at"] = event["occurred_at"][:10]
+    else:
+        event["occurred_at"] = IMPOSSIBLE_DAY + event["occurred_at"][10:]
+    return orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def write_dirty(data: Dataset, every: int) -> tuple[Path, int]:
+    """A copy of the dataset with one line in `every` replaced by a bad row; (path, bad rows).
+
+    At 0.1 % the six kinds of `bad_line` take turns; at 10 % every bad row has an impossible
+    date (a tenth of the rows with 33 KB of properties would be a different file size).
+    """
+    path = data.path.with_name(f"{data.path.stem}-bad-{every}.jsonl")
+    bad = 0
+    with open(path, "wb") as out:
+        for number, line in enumerate(data.lines()):
+            if number % every == every // 2:
+                out.write(bad_line(bad % 6 if every >= 100 else 5, orjson.loads(line)))
+                bad += 1
+            else:
+                out.write(line)
+    return path, bad
+
+
+def tree_peak_rss(child: subprocess.Popen[bytes], every: float = 0.02) -> int:
+    """The highest sum of RSS over `child` and all its descendants, sampled until it exits."""
+    root = psutil.Process(child.pid)
+    peak = 0
+    while child.poll() is None:
+        total = 0
+        with suppress(psutil.Error):
+            for proc in [root, *root.children(recursive=True)]:
+                with suppress(psutil.Error):
+                    total += proc.memory_info().rss
+        peak = max(peak, total)
+        time.sleep(every)
+    return peak
+
+
+def writer_seconds(env: Env, path: Path, chunk: int) -> tuple[int, float]:
+    """(rows, seconds) of the raw writer alone on the file's valid rows, in the loader's chunks
+    (validated beforehand, not timed), into an empty raw.events."""
+    from core.events import EventError, validate_event
+    from loaders.writer import write_events
+
+    received_at = datetime.now(UTC)
+    rows = 0
+    seconds = 0.0
     with env.connect() as conn:
         conn.execute("truncate raw.events")
-    start = time.perf_counter()
-    child = spawn(env, "load", str(path))
-    peak = 0
-    proc = psutil.Process(child.pid)
-    while child.poll() is None:
-        with suppress(psutil.Error):
-            peak = max(peak, proc.memory_info().rss)
-        time.sleep(0.05)
-    seconds = time.perf_counter() - start
-    if child.returncode != 0:
-        raise RuntimeError(
-            f"eventmart load exited {child.returncode}; see .eventmart/bench-load.log"
-        )
-    loaded = count_raw(env)
-    size = path.stat().st_size
-    return {
-        "rows": data.count,
-        "loaded": loaded,
-        "file_mb": size / 2**20,
-        "seconds": seconds,
-        "rows_per_s": loaded / seconds,
-        "peak_rss_mb": peak / 2**20,
-    }
+        with open(path, "rb") as lines:
+            while batch := list(islice(lines, chunk)):
+                valid = []
+                for line in batch:
+                    with suppress(EventError, orjson.JSONDecodeError):
+                        event = validate_event(orjson.loads(line), received_at, 86400)
+                        valid.append((*event, received_at))
+                start = time.perf_counter()
+                write_events(conn, valid)
+                seconds += time.perf_counter() - start
+                rows += len(valid)
+    return rows, seconds
+
+
+def stage_loader(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
+    """`eventmart load` on the JSONL file of the events and on two dirty copies (0.1 % and 10 %
+    bad rows), each into an empty raw.events, beside the raw writer on the same valid rows."""
+    from loaders.history import DEFAULT_CHUNK_SIZE
+
+    out: dict[str, Any] = {"rows": data.count, "file_mb": data.path.stat().st_size / 2**20}
+    for name, every in LOADER_FILES.items():
+        path, bad = write_dirty(data, every) if every else (data.path, 0)
+        rejects = path.with_suffix(".rejects.jsonl")
+        rejects.unlink(missing_ok=True)
+        with env.connect() as conn:
+            conn.execute("truncate raw.events")
+        start = time.perf_counter()
+        child = spawn(env, "load", str(path), "--rejects", str(rejects))
+        peak = tree_peak_rss(child)
+        seconds = time.perf_counter() - start
+        env.children.remove(child)
+        if child.returncode != 0:
+            log = ".eventmart/bench-load.log"
+            raise StageFailed(f"eventmart load exited {child.returncode}; see {log}")
+        loaded = count_raw(env)
+        rejected = len(rejects.read_bytes().splitlines()) if rejects.exists() else 0
+        if (loaded, rejected) != (data.count - bad, bad):
+            raise StageFailed(
+                f"{name}: loaded {loaded:,} and rejected {rejected:,}; "
+                f"expected {data.count - bad:,} and {bad:,}"
+            )
+        written, writer_s = writer_seconds(env, path, DEFAULT_CHUNK_SIZE)
+        prefix = "" if name == "clean" else f"{name}_"
+        out |= {
+            f"{prefix}loaded": loaded,
+            f"{prefix}rejected": rejected,
+            f"{prefix}seconds": seconds,
+            f"{prefix}rows_per_s": data.count / seconds,
+            f"{prefix}writer_rows_per_s": written / writer_s,
+            f"{prefix}over_writer": writer_s / seconds,
+            f"{prefix}tree_max_rss_mb": peak / 2**20,
+        }
+        if every:
+            path.unlink()
+        rejects.unlink(missing_ok=True)
+    return out
 
 
 def _refresh(env: Env, *, full: bool) -> float:
@@ -599,8 +701,12 @@ def _refresh(env: Env, *, full: bool) -> float:
 
     settings = Settings(database_url=env.database_url, redis_url=env.redis_url)
     start = time.perf_counter()
-    refresh_marts(settings, full_refresh=full)
-    return time.perf_counter() - start
+    result = refresh_marts(settings, full_refresh=full)
+    seconds = time.perf_counter() - start
+    if not result.success:  # a failed build is not a fast one
+        kind = "full refresh" if full else "refresh"
+        raise StageFailed(f"{kind} failed: {'; '.join(result.errors) or 'no error text'}")
+    return seconds
 
 
 def stage_refresh(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
@@ -963,7 +1069,7 @@ def ratios(results: dict[str, Any]) -> dict[str, float | None]:
         out["sdk_ingest_over_native"] = results["sdk_ingest"]["landed_per_s"] / native
     if limit and "ingest" in results:
         out["ingest_landed_over_limit"] = results["ingest"]["landed_per_s"] / limit
-    if limit and "loader" in results:
+    if limit and results.get("loader", {}).get("rows_per_s"):
         out["loader_over_limit"] = results["loader"]["rows_per_s"] / limit
         bare = max(
             results["limit"]["bare_copy_text_rows_per_s"],
@@ -1079,7 +1185,11 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[bold]stage {stage}[/bold] ...")
             settle(env)
             t0 = time.perf_counter()
-            results[stage] = STAGE_FUNCS[stage](env, data, args)
+            try:
+                results[stage] = STAGE_FUNCS[stage](env, data, args)
+            except StageFailed as exc:
+                console.print(f"[red]stage {stage} failed: {exc}[/red]")
+                results[stage] = {"failed": str(exc)}
             results[stage]["stage_seconds"] = time.perf_counter() - t0
     report = {
         "started_at": started.isoformat(),
@@ -1095,6 +1205,10 @@ def main(argv: list[str] | None = None) -> int:
     (args.output / f"{stamp}.md").write_text(render(report))
     print_table(report)
     console.print(f"written: {args.output / stamp}.json and .md")
+    failed = [stage for stage, figures in results.items() if "failed" in figures]
+    if failed:
+        console.print(f"[red]failed stages: {', '.join(failed)}[/red]")
+        return 1
     if args.check:
         missing = missing_figures(report, args.stages)
         if missing:
@@ -1107,6 +1221,7 @@ def main(argv: list[str] | None = None) -> int:
 def missing_figures(report: dict[str, Any], stages: list[str]) -> list[str]:
     """Stages or figures that are absent or null (CI checks completeness, never speed)."""
     missing = [s for s in stages if not report["results"].get(s)]
+    missing += [f"{s} (failed)" for s, figures in report["results"].items() if "failed" in figures]
     missing += [
         f"{stage}.{key}"
         for stage, figures in report["results"].items()

@@ -26,7 +26,7 @@ EXAMPLE_EVENTS = [
 
 
 class EventIn(BaseModel):
-    """One event as producers send it (CONTRACT §1). Documentation only: the API validates
+    """One event as producers send it (docs/api.md#ingest). Documentation only: the API validates
     each event itself so that one bad event never rejects its neighbours."""
 
     event_id: str = Field(min_length=1, max_length=MAX_EVENT_ID_CHARS)

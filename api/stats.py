@@ -1,7 +1,7 @@
 """GET /stats/*: daily active users, top events and cohort retention, read from the marts only.
 
 Every endpoint answers JSON (`{"meta": …, "data": […]}`) or, for `?format=csv` or
-`Accept: text/csv`, RFC 4180 CSV with the meta in `X-Eventmart-*` headers (CONTRACT §3).
+`Accept: text/csv`, RFC 4180 CSV with the meta in `X-Eventmart-*` headers (docs/api.md#read-api).
 """
 
 from __future__ import annotations

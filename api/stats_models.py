@@ -1,4 +1,4 @@
-"""Response models of the read API (CONTRACT §3): they describe /stats/* in /docs."""
+"""Response models of the read API (docs/api.md#read-api): they describe /stats/* in /docs."""
 
 from __future__ import annotations
 

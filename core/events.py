@@ -1,4 +1,4 @@
-"""The rules of one event (CONTRACT §1), in one place for the API and the history loader.
+"""The rules of one event (docs/api.md#ingest), in one place for the API and the history loader.
 
 `validate_event` takes one decoded JSON value and returns either a `ValidEvent` ready for
 the raw writer or an error string that names the field and the rule.

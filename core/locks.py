@@ -6,7 +6,8 @@ RAW_WRITE_LOCK_ID for the dbt macros (a unit test keeps the two equal).
 
 from __future__ import annotations
 
-# Held (exclusive) for the whole of a mart build: `eventmart refresh`, the scheduler.
+# Held (exclusive) for the whole of a mart build by `eventmart refresh` and the scheduler,
+# which then also claim the refresh lease that the plain dbt CLI claims (raw.refresh_lease).
 REFRESH_LOCK_ID = 0x6D617274  # "mart"
 # Held (shared) by the raw writer from before it stamps loaded_at until it commits.
 RAW_WRITE_LOCK_ID = 0x72617720  # "raw "

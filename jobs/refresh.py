@@ -1,20 +1,24 @@
-"""One mart refresh: dbt run in-process (dbtRunner), serialized by a PostgreSQL advisory lock.
+"""One mart refresh: dbt run in-process (dbtRunner), one build at a time.
 
 A refresh that finds another one running waits for it to finish and then runs itself, so a
 manual `eventmart refresh` always builds from what is in raw.events when it starts building.
+Refreshing processes queue on a PostgreSQL advisory lock, then take the refresh lease that the
+plain dbt CLI takes too (dbt_project/macros/refresh_lease.sql), so a `dbt build` from the repo
+root and a refresh never build at the same time either.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import psycopg
 import structlog
-from psycopg import sql
 
 from core.db import connect, libpq_params
 from core.db import database_url as configured_database_url
@@ -25,6 +29,10 @@ from core.sql_files import query
 
 log = structlog.get_logger(__name__)
 
+# The models that keep a watermark in marts.refresh_watermarks carry this dbt tag.
+WATERMARK_TAG = "watermarked"
+# dbt reads the lease holder's name from here (macros/refresh_lease.sql).
+LEASE_HOLDER_ENV = "EVENTMART_REFRESH_LEASE_HOLDER"
 # New rows touching more than this share of the marts' days: rebuild instead of delete+insert.
 FULL_REBUILD_SHARE = 0.5
 PROJECT_DIR = Path(__file__).resolve().parent.parent  # holds dbt_project.yml and profiles.yml
@@ -88,14 +96,26 @@ def dbt_args(settings: Settings, command: str = "run", *, full_refresh: bool = F
     return args
 
 
-def run_dbt(settings: Settings, command: str = "run", *, full_refresh: bool = False) -> list[str]:
+def run_dbt(
+    settings: Settings,
+    command: str = "run",
+    *,
+    full_refresh: bool = False,
+    lease_holder: str | None = None,
+) -> list[str]:
     """Run dbt in this process; return error messages (empty when every node succeeded).
 
-    Not serialized: `refresh_marts` is the one way to build the marts while others may."""
+    dbt takes the refresh lease itself unless `lease_holder` (the session that holds it for
+    this run, see `refresh_marts`) is given."""
     from dbt.cli.main import dbtRunner
 
     os.environ.update(dbt_env(settings))
-    outcome = dbtRunner().invoke(dbt_args(settings, command, full_refresh=full_refresh))
+    if lease_holder:
+        os.environ[LEASE_HOLDER_ENV] = lease_holder
+    try:
+        outcome = dbtRunner().invoke(dbt_args(settings, command, full_refresh=full_refresh))
+    finally:
+        os.environ.pop(LEASE_HOLDER_ENV, None)
     errors: list[str] = []
     results = getattr(outcome.result, "results", None) or []
     for node_result in results:
@@ -108,33 +128,36 @@ def run_dbt(settings: Settings, command: str = "run", *, full_refresh: bool = Fa
     return errors
 
 
-def incremental_tables() -> list[tuple[str, str]]:
-    """(schema, name) of the models that keep a watermark: every model but the staging view,
-    each in the schema named after its layer (macros/schemas.sql)."""
-    models = dbt_project_dir() / "dbt_project" / "models"
-    return sorted(
-        (layer, path.stem)
-        for layer in ("intermediate", "marts")
-        for path in (models / layer).glob("*.sql")
-    )
+_manifest_models: dict[Path, tuple[float, list[str]]] = {}
 
 
-def incremental_models() -> list[str]:
-    """Names of the models that keep a watermark."""
-    return sorted(name for _, name in incremental_tables())
+def watermarked_models(settings: Settings) -> list[str]:
+    """Names of the models that keep a watermark (dbt tag `watermarked`), from the manifest
+    dbt wrote for this database; empty before dbt has run there (then only a full build will
+    do). Read again only when the manifest changes."""
+    manifest = dbt_target_dir(settings) / "manifest.json"
+    try:
+        mtime = manifest.stat().st_mtime
+    except FileNotFoundError:
+        return []
+    cached = _manifest_models.get(manifest)
+    if cached is None or cached[0] != mtime:
+        nodes = json.loads(manifest.read_bytes())["nodes"].values()
+        names = sorted(
+            node["name"]
+            for node in nodes
+            if node["resource_type"] == "model" and WATERMARK_TAG in node["tags"]
+        )
+        cached = _manifest_models[manifest] = (mtime, names)
+    return cached[1]
 
 
-def analyze_models(conn: psycopg.Connection) -> None:
-    """Fresh planner statistics after a rebuild: the next incremental refresh plans its joins
-    on them (autovacuum would get there, but only after that refresh has run slowly)."""
-    tables = [sql.Identifier(schema, name) for schema, name in incremental_tables()]
-    conn.execute(sql.SQL("analyze {}").format(sql.SQL(", ").join(tables)))
-
-
-def refresh_threshold(conn: psycopg.Connection) -> datetime | None:
-    """The earliest raw loaded_at some model still has to read, or None when a model has
-    never been built (or the marts do not exist yet): then only a full build will do."""
-    models = incremental_models()
+def refresh_threshold(conn: psycopg.Connection, models: list[str]) -> datetime | None:
+    """The earliest raw loaded_at one of the watermarked `models` still has to read, or None
+    when one has never been built (or the marts do not exist yet): then only a full build
+    will do."""
+    if not models:
+        return None
     try:
         row = conn.execute(query("jobs", "refresh_threshold"), {"models": models}).fetchone()
     except psycopg.errors.UndefinedTable:
@@ -191,9 +214,11 @@ def read_refresh_status(conn: psycopg.Connection) -> tuple[datetime | None, date
     return (row[0], row[1]) if row else (None, None)
 
 
-def _release_lock(lock_conn: psycopg.Connection) -> None:
-    """Unlock; a session lost to a server restart has already dropped its lock."""
+def _release_lock(lock_conn: psycopg.Connection, holder: str) -> None:
+    """Give the lease back and unlock; a session lost to a server restart has already
+    dropped its lock, and the lease of a session that is gone is free for the next claim."""
     try:
+        lock_conn.execute(query("jobs", "release_refresh_lease"), {"holder": holder})
         lock_conn.execute(query("jobs", "refresh_unlock"), {"lock_id": REFRESH_LOCK_ID})
     except psycopg.OperationalError as exc:
         log.warning("refresh_lock_session_lost", error=str(exc))
@@ -206,13 +231,17 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
     says so and carries the errors; the caller decides (the scheduler retries next tick).
     """
     started = time.monotonic()
+    holder = f"eventmart-refresh/{uuid.uuid4()}"
     with connect(settings, autocommit=True) as lock_conn:
+        lock_conn.execute(query("jobs", "name_session"), {"name": holder})
         lock_conn.execute(query("jobs", "refresh_lock"), {"lock_id": REFRESH_LOCK_ID})
+        lock_conn.execute(query("jobs", "claim_refresh_lease"), {"holder": holder})
         waited = time.monotonic() - started
         began = time.monotonic()
         skipped = False
         try:
-            threshold = None if full_refresh else refresh_threshold(lock_conn)
+            models = watermarked_models(settings)
+            threshold = None if full_refresh else refresh_threshold(lock_conn, models)
             skipped = nothing_new(lock_conn, threshold)  # never without a threshold
             if skipped:
                 lock_conn.execute(query("jobs", "touch_refresh_status"))
@@ -222,11 +251,10 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
                 rebuild = full_refresh or mostly_new(lock_conn, threshold)
                 if rebuild and not full_refresh:
                     log.info("refresh_rebuilds", reason="new rows touch most days")
-                errors = run_dbt(settings, full_refresh=rebuild)
-                if rebuild and not errors:
-                    analyze_models(lock_conn)
+                # dbt analyzes what it rebuilt (on-run-end)
+                errors = run_dbt(settings, full_refresh=rebuild, lease_holder=holder)
         finally:
-            _release_lock(lock_conn)
+            _release_lock(lock_conn, holder)
         seconds = time.monotonic() - began
         refreshed_at = loaded_through = None
         try:

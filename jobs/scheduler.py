@@ -18,7 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from core.db import connect
 from core.metrics import observe_refresh, serve_metrics
 from core.settings import Settings
-from jobs.refresh import nothing_new, refresh_marts, refresh_threshold
+from jobs.refresh import nothing_new, refresh_marts, refresh_threshold, watermarked_models
 
 log = structlog.get_logger(__name__)
 JOB_ID = "refresh_marts"
@@ -52,7 +52,7 @@ class RefreshLoop:
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = connect(self.settings, autocommit=True)
-            threshold = refresh_threshold(self._conn)
+            threshold = refresh_threshold(self._conn, watermarked_models(self.settings))
             return not nothing_new(self._conn, threshold)  # never built counts as new
         except psycopg.Error as exc:
             # The interval's refresh reports the outage; the probe stays quiet meanwhile.

@@ -1,26 +1,24 @@
 """`eventmart load`: stream history files through the schema into the one raw writer.
 
-A reader process reads and validates chunk N+1 while this process writes chunk N (and the
-database does its part of the work meanwhile), so reading, checking and writing overlap.
+A reader thread reads and validates chunk N+1 while this thread writes chunk N. Writing is
+mostly PostgreSQL's work (the client's share of a chunk is its binary COPY encoding), and
+psycopg releases the GIL while it waits for the server, so one process overlaps the two
+without a second interpreter, a fork's copy of the first, or pickling between them.
 Each chunk is its own transaction: a run stopped at any point keeps every chunk written so
 far, and running it again stores the rest (what is already there counts as duplicates).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import queue
-import signal
-import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO
 
 import orjson
 import psycopg
@@ -30,7 +28,7 @@ from core.db import connect
 from core.settings import Settings
 from loaders.progress import LoadProgress
 from loaders.readers import READERS, Chunk, Reject
-from loaders.schema import PackedColumns, event_schema, validate_chunk
+from loaders.schema import ValidColumns, event_schema, validate_chunk
 from loaders.sources import Format, LoadError, Source, open_source, resolve_sources
 from loaders.writer import write_events
 
@@ -99,18 +97,16 @@ class RejectsFile:
 
 @dataclass(frozen=True, slots=True)
 class _Validated:
-    valid: PackedColumns  # not row tuples: several times cheaper to pass between processes
+    valid: ValidColumns
     rejects: list[Reject]
     read: int
     source_index: int
     bytes_consumed: int
 
 
-def _chunks(
-    sources: list[Source], chunk_size: int, stdin: BinaryIO | None
-) -> Iterator[tuple[int, Chunk]]:
+def _chunks(sources: list[Source], chunk_size: int) -> Iterator[tuple[int, Chunk]]:
     for index, source in enumerate(sources):
-        with open_source(source, stdin) as (stream, counter):
+        with open_source(source) as (stream, counter):
             try:
                 for chunk in READERS[source.format](source, stream, counter.position, chunk_size):
                     yield index, chunk
@@ -118,54 +114,68 @@ def _chunks(
                 raise LoadError(f"{source.name}: cannot read ({exc})") from None
 
 
-def _produce(
-    sources: list[Source],
-    chunk_size: int,
-    received_at: datetime,
-    max_future_skew: float,
-    out: multiprocessing.Queue[object],
-    stdin_fd: int | None,
-    parent: int,
-) -> None:
-    """The reader process: read and validate chunks in order, hand each to the writer.
+class _Reader(threading.Thread):
+    """Reads and validates chunks in order and hands each to the writer through `items`.
 
-    Ends with `None`, or with the `LoadError` that stopped it. Gives up when its parent is
-    gone (killed), so an interrupted load never leaves a reader behind.
+    Ends with `None`, or with the `LoadError` that stopped it; stops early when told to
+    (the writer failed or was interrupted).
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle
-    stdin = open(stdin_fd, "rb", buffering=0) if stdin_fd is not None else None  # noqa: SIM115
-    schema = event_schema(received_at, max_future_skew)
-    try:
-        for index, chunk in _chunks(sources, chunk_size, stdin):
-            valid, rejects = validate_chunk(schema, chunk, received_at, max_future_skew)
-            item = _Validated(valid.pack(), rejects, chunk.read, index, chunk.bytes_consumed)
-            del chunk, valid, rejects
-            while True:
-                try:
-                    out.put(item, timeout=0.5)
-                    break
-                except queue.Full:
-                    if os.getppid() != parent:
-                        out.cancel_join_thread()  # nobody will read it: exit without flushing
-                        return
-        out.put(None)
-    except LoadError as exc:
-        out.put(exc)
-    except Exception as exc:  # not picklable in general: hand over its text
-        out.put(LoadError(f"reading failed: {type(exc).__name__}: {exc}"))
+
+    def __init__(
+        self,
+        sources: list[Source],
+        chunk_size: int,
+        received_at: datetime,
+        max_future_skew: float,
+    ) -> None:
+        super().__init__(name="eventmart-load-reader", daemon=True)
+        self.items: queue.Queue[object] = queue.Queue(maxsize=QUEUED_CHUNKS)
+        self.stopping = threading.Event()
+        self._args = (sources, chunk_size, received_at, max_future_skew)
+
+    def run(self) -> None:
+        sources, chunk_size, received_at, max_future_skew = self._args
+        try:
+            schema = event_schema(received_at, max_future_skew)
+            for index, chunk in _chunks(sources, chunk_size):
+                valid, rejects = validate_chunk(schema, chunk, received_at, max_future_skew)
+                item = _Validated(valid, rejects, chunk.read, index, chunk.bytes_consumed)
+                del chunk, valid, rejects
+                if not self._hand_over(item):
+                    return
+            self._hand_over(None)
+        except LoadError as exc:
+            self._hand_over(exc)
+        except Exception as exc:  # whatever it is, the writer reports it
+            self._hand_over(LoadError(f"reading failed: {type(exc).__name__}: {exc}"))
+
+    def _hand_over(self, item: object) -> bool:
+        """Queue `item` (waiting while the writer is busy); False once told to stop."""
+        while not self.stopping.is_set():
+            try:
+                self.items.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def stop(self) -> None:
+        """Make the thread end soon (after the chunk it is reading, at most) and wait for it.
+
+        A read blocked on stdin cannot be interrupted: the thread is a daemon, so it never
+        keeps the process alive.
+        """
+        self.stopping.set()
+        self.join(timeout=5)
 
 
-def _next_item(validated: multiprocessing.Queue[object], reader: BaseProcess) -> object:
+def _next_item(reader: _Reader) -> object:
     while True:
         try:
-            return validated.get(timeout=1.0)
+            return reader.items.get(timeout=1.0)
         except queue.Empty:
-            if not reader.is_alive():
-                with suppress(queue.Empty):  # its last item may have landed just now
-                    return validated.get(timeout=0.5)
-                raise LoadError(
-                    f"the reader process stopped unexpectedly (exit code {reader.exitcode})"
-                ) from None
+            if not reader.is_alive() and reader.items.empty():
+                raise LoadError("the reader thread stopped unexpectedly") from None
 
 
 def load_files(
@@ -190,32 +200,11 @@ def load_files(
     started = time.monotonic()
     rejects = RejectsFile(rejects_path)
     log.info("load_started", sources=[s.name for s in sources], chunk_size=chunk_size)
-    # Reading and checking (Python) and writing (mostly PostgreSQL) each keep a core busy, so
-    # the reader is a forked process rather than a thread sharing this one's GIL. It is
-    # forked before any database connection exists, so it inherits none.
-    context = multiprocessing.get_context("fork")
-    validated: multiprocessing.Queue[object] = context.Queue(maxsize=QUEUED_CHUNKS)
-    stdin_fd = os.dup(sys.stdin.fileno()) if any(s.is_stdin for s in sources) else None
-    reader = context.Process(
-        target=_produce,
-        args=(
-            sources,
-            chunk_size,
-            received_at,
-            settings.max_future_skew,
-            validated,
-            stdin_fd,
-            os.getpid(),
-        ),
-        name="eventmart-load-reader",
-        daemon=True,
-    )
+    reader = _Reader(sources, chunk_size, received_at, settings.max_future_skew)
     with ExitStack() as stack:
         stack.callback(rejects.close)
         reader.start()
-        if stdin_fd is not None:
-            os.close(stdin_fd)  # the reader has its own copy
-        stack.push(lambda failed, *_: _stop(reader, validated, finished=failed is None))
+        stack.callback(reader.stop)
         try:
             conn = stack.enter_context(connect(settings, autocommit=True))
         except psycopg.OperationalError as exc:
@@ -226,14 +215,14 @@ def load_files(
             progress(None if None in sizes else sum(s or 0 for s in sizes)) if progress else None
         )
         if shown is not None:
-            stack.callback(shown.close)  # made after the fork: the reader inherits no display
-        while (item := _next_item(validated, reader)) is not None:
+            stack.callback(shown.close)
+        while (item := _next_item(reader)) is not None:
             if isinstance(item, BaseException):
                 raise item
             assert isinstance(item, _Validated)
-            if item.valid.rows_count:
+            if item.valid.event_id:
                 try:
-                    result = write_events(conn, item.valid.unpack().rows(received_at))
+                    result = write_events(conn, item.valid.rows(received_at))
                 except psycopg.OperationalError as exc:
                     raise LoadError(
                         f"database: {_first_line(exc)}; {summary.inserted:,} rows inserted "
@@ -259,17 +248,6 @@ def load_files(
         rejects_file=str(summary.rejects_file) if summary.rejects_file else None,
     )
     return summary
-
-
-def _stop(reader: BaseProcess, validated: multiprocessing.Queue[object], *, finished: bool) -> None:
-    """Reap the reader: it has finished, or (after an error) is stopped at once."""
-    reader.join(timeout=5 if finished else 0)
-    if reader.is_alive():
-        reader.terminate()
-        reader.join()
-    reader.close()
-    validated.close()
-    validated.join_thread()
 
 
 def _first_line(exc: BaseException) -> str:

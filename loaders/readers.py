@@ -127,7 +127,7 @@ def _csv_header(row: list[str] | None, name: str) -> list[int | None]:
 def csv_chunks(
     source: Source, stream: BinaryIO, consumed: Callable[[], int], chunk_size: int
 ) -> Iterator[Chunk]:
-    """Chunks of a CSV stream with a header (see README "CSV mapping"); blank lines skipped."""
+    """Chunks of a CSV stream with a header (docs/ingest.md, "CSV mapping"); blank lines skipped."""
     pending: list[str] = []  # physical lines of the record being parsed
     flaws: list[str] = []  # what was wrong with those lines (bad UTF-8, too long)
     counter = [0]

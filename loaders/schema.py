@@ -1,4 +1,5 @@
-"""The pandera schema for a chunk of history rows: CONTRACT §1, from `core.events` itself.
+"""The pandera schema for a chunk of history rows: the event rules (docs/api.md#ingest),
+from `core.events` itself.
 
 Each column's parser runs the same per-field rule function the API runs
 (`check_text`, `check_occurred_at`, `check_properties`), turning each raw value into its
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from itertools import repeat
 from typing import Any, NamedTuple
 
@@ -22,7 +22,6 @@ import pandera.pandas as pa
 from core.events import (
     MAX_EVENT_ID_CHARS,
     MAX_TEXT_CHARS,
-    NUL,
     EventError,
     check_occurred_at,
     check_properties,
@@ -33,25 +32,42 @@ from loaders.readers import FIELDS, Chunk, Reject, original_text
 from loaders.writer import Row
 
 
+def apply_rule(rule: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """Each value through `rule`: its stored form, or the `EventError` that rejects it.
+
+    One C-level pass (`map`), resumed after each error, so a bad row costs one exception.
+    Each error is kept without its traceback and the exception it replaced (`raise … from
+    None` still records it): either holds every frame up to here, and with them the chunk's
+    DataFrames, for as long as the error lives.
+    """
+    out: list[Any] = []
+    remaining = iter(values)
+    while True:
+        try:
+            out.extend(map(rule, remaining))  # keeps what it got before an error
+            return out
+        except EventError as exc:
+            exc.__context__ = exc.__cause__ = None
+            out.append(exc.with_traceback(None))
+
+
+def _text_rule(name: str, max_chars: int) -> Callable[[Any], str]:
+    """`check_text` for one field, its arguments bound by position (a `partial` with keyword
+    arguments builds a dict on every call: twice the cost per value)."""
+
+    def rule(value: Any) -> str:
+        return check_text(value, name, max_chars)
+
+    return rule
+
+
 def _rule_parser(rule: Callable[[Any], Any], name: str) -> pa.Parser:
-    """A parser mapping each value through `rule`: its stored form, or the `EventError`."""
+    """A parser mapping each value through `rule` (see `apply_rule`)."""
 
     def parse(series: pd.Series) -> pd.Series:
-        values = series.tolist()
-        try:
-            out = list(map(rule, values))  # no Python frame per value while all are good
-        except EventError:
-            out = [_apply(rule, value) for value in values]
-        return pd.Series(out, index=series.index, dtype=object)
+        return pd.Series(apply_rule(rule, series.tolist()), index=series.index, dtype=object)
 
     return pa.Parser(parse, name=name)
-
-
-def _apply(rule: Callable[[Any], Any], value: Any) -> Any:
-    try:
-        return rule(value)
-    except EventError as exc:
-        return exc
 
 
 def _passed(series: pd.Series) -> pd.Series:
@@ -60,7 +76,7 @@ def _passed(series: pd.Series) -> pd.Series:
     return pd.Series(np.array(ok, dtype=bool), index=series.index)
 
 
-PASSED = pa.Check(_passed, name="contract_rule", error="breaks a CONTRACT §1 rule")
+PASSED = pa.Check(_passed, name="event_rule", error="breaks an event rule (docs/api.md#ingest)")
 
 
 def event_schema(now: datetime, max_future_skew: float) -> pa.DataFrameSchema:
@@ -79,19 +95,19 @@ def event_schema(now: datetime, max_future_skew: float) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "event_id": column(
-                partial(check_text, name="event_id", max_chars=MAX_EVENT_ID_CHARS),
+                _text_rule("event_id", MAX_EVENT_ID_CHARS),
                 f"string, 1-{MAX_EVENT_ID_CHARS} characters",
             ),
             "user_id": column(
-                partial(check_text, name="user_id", max_chars=MAX_TEXT_CHARS),
+                _text_rule("user_id", MAX_TEXT_CHARS),
                 f"string, 1-{MAX_TEXT_CHARS} characters",
             ),
             "event_type": column(
-                partial(check_text, name="event_type", max_chars=MAX_TEXT_CHARS),
+                _text_rule("event_type", MAX_TEXT_CHARS),
                 f"string, 1-{MAX_TEXT_CHARS} characters",
             ),
             "occurred_at": column(
-                partial(check_occurred_at, now=now, max_future_skew=max_future_skew),
+                lambda value: check_occurred_at(value, now, max_future_skew),
                 "RFC 3339 timestamp, not too far in the future",
             ),
             "properties": column(check_properties, "JSON object within the size/depth limits"),
@@ -104,7 +120,7 @@ def event_schema(now: datetime, max_future_skew: float) -> pa.DataFrameSchema:
 
 
 class ValidColumns(NamedTuple):
-    """The rows that passed, column by column, in their stored form (cheap to pickle)."""
+    """The rows that passed, column by column, in their stored form."""
 
     event_id: list[str]
     user_id: list[str]
@@ -115,40 +131,6 @@ class ValidColumns(NamedTuple):
     def rows(self, received_at: datetime) -> list[Row]:
         """Rows for `write_events`, all received at `received_at`."""
         return list(zip(*self, repeat(received_at), strict=False))
-
-    def pack(self) -> PackedColumns:
-        """For another process: each text column as one string joined on NUL, which no
-        stored text holds (the rules replace it; JSON escapes it); pickles ~2x faster."""
-        return PackedColumns(
-            len(self.event_id),
-            NUL.join(self.event_id),
-            NUL.join(self.user_id),
-            NUL.join(self.event_type),
-            self.occurred_at,
-            NUL.join(self.properties_json),
-        )
-
-
-class PackedColumns(NamedTuple):
-    """`ValidColumns.pack()`'s result."""
-
-    rows_count: int
-    event_id: str
-    user_id: str
-    event_type: str
-    occurred_at: list[datetime]
-    properties_json: str
-
-    def unpack(self) -> ValidColumns:
-        if not self.rows_count:
-            return ValidColumns([], [], [], [], [])
-        return ValidColumns(
-            self.event_id.split(NUL),
-            self.user_id.split(NUL),
-            self.event_type.split(NUL),
-            self.occurred_at,
-            self.properties_json.split(NUL),
-        )
 
 
 def validate_chunk(

@@ -1,4 +1,4 @@
--- Freshness of the marts and the latest UTC date with data (CONTRACT §3 `meta`).
+-- Freshness of the marts and the latest UTC date with data (docs/api.md#read-api, `meta`).
 select
     status.refreshed_at,
     status.loaded_through,

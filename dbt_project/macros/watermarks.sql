@@ -1,5 +1,6 @@
 {#
-  Incremental bookkeeping, one row per incremental model in marts.refresh_watermarks.
+  Incremental bookkeeping, one row per watermarked model in marts.refresh_watermarks (a model:
+  models/refresh_state).
 
   `safe_from`: the model holds exactly the raw rows with loaded_at < safe_from. A refresh
   reads the rows with safe_from <= loaded_at < pending_safe_from (`loaded_window`), adds or
@@ -16,29 +17,17 @@
   nothing; a second build of the same model waits on the watermark row until the first ends.
 #}
 
+{# The watermark table is a model (models/refresh_state), so every reader depends on it. #}
 {% macro watermark_table() -%}
-    marts.refresh_watermarks
+    {{ ref('refresh_watermarks') }}
 {%- endmacro %}
-
-{% macro create_refresh_state() %}
-    create schema if not exists marts;
-    create table if not exists {{ watermark_table() }} (
-        model_name text primary key,
-        safe_from timestamptz,
-        pending_safe_from timestamptz
-    );
-    create table if not exists marts.refresh_status (
-        id integer primary key default 1 check (id = 1),
-        refreshed_at timestamptz not null,
-        loaded_through timestamptz
-    );
-{% endmacro %}
 
 {% macro capture_watermark() %}
     {%- set upstream = [] -%}
     {%- for node_id in model.depends_on.nodes if node_id.startswith('model.') -%}
         {%- do upstream.append(node_id.split('.')[-1]) -%}
     {%- endfor -%}
+    select raw.assert_refresh_lease('{{ refresh_lease_holder() }}');
     insert into {{ watermark_table() }} (model_name) values ('{{ this.name }}')
     on conflict (model_name) do nothing;
     select 1 from {{ watermark_table() }}
@@ -115,7 +104,8 @@
     {%- if execute and flags.WHICH in ('run', 'build') -%}
         {%- set failed = results | selectattr('status', 'in', ['error', 'fail', 'runtime error', 'skipped']) | list -%}
         {%- set built = results | selectattr('node.name', 'equalto', 'fct_daily_active_users') | list -%}
-        {%- if failed | length == 0 and built | length > 0 -%}
+        {%- set status = adapter.get_relation(database=target.database, schema='marts', identifier='refresh_status') -%}
+        {%- if failed | length == 0 and built | length > 0 and status is not none -%}
             insert into marts.refresh_status as s (id, refreshed_at, loaded_through)
             select 1, clock_timestamp(), max(d.loaded_through)
             from marts.fct_daily_active_users as d
@@ -125,6 +115,25 @@
         {%- else -%}
             select 1
         {%- endif -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}
+
+{#
+  After a full build: fresh planner statistics for the rebuilt watermarked models, so the next
+  incremental build plans its joins on them (autovacuum would get there, but only after that
+  build had run slowly).
+#}
+{% macro analyze_rebuilt(results) %}
+    {%- set rebuilt = [] -%}
+    {%- if execute and flags.WHICH in ('run', 'build') and flags.FULL_REFRESH -%}
+        {%- for result in results if result.status == 'success' and 'watermarked' in result.node.tags -%}
+            {%- do rebuilt.append(adapter.quote(result.node.schema) ~ '.' ~ adapter.quote(result.node.alias)) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if rebuilt -%}
+        analyze {{ rebuilt | join(', ') }}
     {%- else -%}
         select 1
     {%- endif -%}

@@ -1,4 +1,5 @@
-"""Helpers for the mart tests: a generated event history and an independent model of §3.
+"""Helpers for the mart tests: a generated event history and an independent model of the
+read API (docs/api.md#read-api).
 
 The expected numbers are computed here in plain Python from the generated input (first
 stored copy of each event_id wins), never from what the service produced.
@@ -146,7 +147,7 @@ def generate_history(seed: int = 4) -> list[list[Event]]:
     return slices
 
 
-# --- the independent model of CONTRACT §3 ---------------------------------------------------
+# --- the independent model of the read API (docs/api.md#read-api) --------------------------
 
 
 class Expected:

@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
@@ -25,20 +24,10 @@ from tests.conftest import REPO_ROOT
 from tests.integration.marts_support import (
     Event,
     Expected,
-    drop_marts,
     generate_history,
     snapshot,
     write,
 )
-
-
-@pytest.fixture
-def marts(db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch) -> Iterator[psycopg.Connection]:
-    """An empty raw.events and no marts yet; refreshes stay incremental even when late
-    events touch most days (the shortcut to a rebuild is tested on its own)."""
-    drop_marts(db)
-    monkeypatch.setattr(jobs.refresh, "FULL_REBUILD_SHARE", 2.0)
-    yield db
 
 
 def refresh(settings: Settings, *, full_refresh: bool = False) -> None:
@@ -257,7 +246,9 @@ def test_new_rows_touching_most_days_rebuild_from_scratch(
     write(marts, [Event(f"r-{i}", f"u-{i}", "view", day) for i, day in enumerate(days)])
     refresh(settings)
     write(marts, [Event(f"late-{i}", "late", "view", day) for i, day in enumerate(days[:6])])
-    assert jobs.refresh.mostly_new(marts, jobs.refresh.refresh_threshold(marts))  # 6 of 10 days
+    assert jobs.refresh.mostly_new(
+        marts, jobs.refresh.refresh_threshold(marts, jobs.refresh.watermarked_models(settings))
+    )  # 6 of 10 days
     refresh(settings)
     expected = Expected(
         [Event(f"r-{i}", f"u-{i}", "view", d) for i, d in enumerate(days)]
@@ -266,7 +257,9 @@ def test_new_rows_touching_most_days_rebuild_from_scratch(
     check_api(client, expected)
     refresh(settings)
     write(marts, [Event("one-more", "late", "view", days[-1])])
-    assert not jobs.refresh.mostly_new(marts, jobs.refresh.refresh_threshold(marts))
+    assert not jobs.refresh.mostly_new(
+        marts, jobs.refresh.refresh_threshold(marts, jobs.refresh.watermarked_models(settings))
+    )
 
 
 def test_answers_are_cached_until_a_refresh_is_seen(

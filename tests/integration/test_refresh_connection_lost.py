@@ -15,7 +15,9 @@ from jobs.refresh import refresh_marts
 def test_refresh_lock_session_lost_gives_a_failed_result(
     settings: Settings, db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def dbt_while_the_server_restarts(settings: Settings, *, full_refresh: bool) -> list[str]:
+    def dbt_while_the_server_restarts(
+        settings: Settings, *, full_refresh: bool, lease_holder: str
+    ) -> list[str]:
         # What a restart does to the lock holder's session: the server terminates it.
         terminated = db.execute(
             "select pg_terminate_backend(pid) from pg_locks "
@@ -38,3 +40,7 @@ def test_refresh_lock_session_lost_gives_a_failed_result(
     with psycopg.connect(settings.database_url or "", autocommit=True) as conn:
         row = conn.execute("select pg_try_advisory_lock(%s)", (REFRESH_LOCK_ID,)).fetchone()
         assert row == (True,)
+        # and the lease of the session that is gone goes to the next claim at once
+        conn.execute("select raw.claim_refresh_lease('next')")
+        assert conn.execute("select holder from raw.refresh_lease").fetchone() == ("next",)
+        conn.execute("select raw.release_refresh_lease('next')")

@@ -1,4 +1,4 @@
-"""The event rules of CONTRACT §1, checked on `validate_event` directly."""
+"""The event rules (docs/api.md#ingest), checked on `validate_event` directly."""
 
 from __future__ import annotations
 

@@ -20,13 +20,13 @@ final as (
     select
         counted.event_date,
         counted.user_id,
-        counted.events + coalesce(stored.events, 0) as events,
-        greatest(counted.loaded_at, stored.loaded_at) as loaded_at
+        counted.events + coalesce(stored_rows.events, 0) as events,
+        greatest(counted.loaded_at, stored_rows.loaded_at) as loaded_at
     from counted
-    left join {{ this }} as stored
+    left join {{ this }} as stored_rows
         on
-            counted.event_date = stored.event_date
-            and counted.user_id = stored.user_id
+            counted.event_date = stored_rows.event_date
+            and counted.user_id = stored_rows.user_id
 )
 {% else %}
 final as (

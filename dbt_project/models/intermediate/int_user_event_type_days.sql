@@ -36,19 +36,19 @@ affected_pairs as (
 -- the first new day its previous day and is never rewritten) on
 stored as (
     select
-        existing.event_type,
-        existing.user_id,
-        existing.event_date,
-        existing.events,
-        existing.loaded_at,
-        existing.previous_event_date,
-        existing.event_date >= affected_pairs.first_day as may_change
+        existing_rows.event_type,
+        existing_rows.user_id,
+        existing_rows.event_date,
+        existing_rows.events,
+        existing_rows.loaded_at,
+        existing_rows.previous_event_date,
+        existing_rows.event_date >= affected_pairs.first_day as may_change
     from affected_pairs
-    inner join {{ this }} as existing
+    inner join {{ this }} as existing_rows
         on
-            affected_pairs.event_type = existing.event_type
-            and affected_pairs.user_id = existing.user_id
-            and existing.event_date >= coalesce(
+            affected_pairs.event_type = existing_rows.event_type
+            and affected_pairs.user_id = existing_rows.user_id
+            and existing_rows.event_date >= coalesce(
                 (
                     select max(anchor.event_date)
                     from {{ this }} as anchor

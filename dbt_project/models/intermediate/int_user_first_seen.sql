@@ -19,7 +19,7 @@ candidates as (
         min(occurred_at) as first_seen_at
     from events
     {% if is_incremental() %}
-        where loaded_at >= {{ window_start() }}
+    where loaded_at >= {{ window_start() }}
     {% endif %}
     group by user_id
 ),
@@ -28,11 +28,11 @@ candidates as (
 changed as (
     select candidates.*
     from candidates
-    left join {{ this }} as existing
-        on candidates.user_id = existing.user_id
+    left join {{ this }} as existing_rows
+        on candidates.user_id = existing_rows.user_id
     where
-        existing.user_id is null
-        or candidates.first_seen_at < existing.first_seen_at
+        existing_rows.user_id is null
+        or candidates.first_seen_at < existing_rows.first_seen_at
 ),
 {% else %}
 changed as (

@@ -1,4 +1,4 @@
--- The raw landing table (CONTRACT §2). Written only by loaders.writer.write_events.
+-- The raw landing table (docs/api.md#storage). Written only by loaders.writer.write_events.
 create schema if not exists raw;
 
 create table if not exists raw.events (
