@@ -175,7 +175,6 @@ class Env:
     database_url: str
     redis_url: str
     db_name: str
-    embedded: Any = None
     children: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def environ(self, **extra: str) -> dict[str, str]:
@@ -198,32 +197,28 @@ class Env:
 
 @contextmanager
 def scratch_env(redis_db: int) -> Iterator[Env]:
-    server_url = os.environ.get("DATABASE_URL")
-    redis_url = os.environ.get("REDIS_URL")
-    embedded = None
-    if not server_url or not redis_url:
-        from core.embedded import start_embedded
+    from core.embedded import urls_or_embedded
 
-        embedded = start_embedded(ROOT / ".eventmart" / "bench-servers")
-        server_url = server_url or embedded.database_url
-        redis_url = redis_url or embedded.redis_url
-    name = f"eventmart_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'create database "{name}"')
-    bench_redis = redis_url if "unix://" in redis_url else _with_db(redis_url, redis_db)
-    env = Env(server_url, make_conninfo(server_url, dbname=name), bench_redis, name, embedded)
-    redis.Redis.from_url(env.redis_url).flushdb()
-    try:
-        run_cli(env, "migrate")
-        yield env
-    finally:
-        for child in env.children:
-            stop(child)
-        redis.Redis.from_url(env.redis_url).flushdb()
+    home = ROOT / ".eventmart" / "bench-servers"
+    with urls_or_embedded(home, os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")) as (
+        server_url,
+        redis_url,
+    ):
+        name = f"eventmart_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
-        if embedded is not None:
-            embedded.stop()
+            admin.execute(f'create database "{name}"')
+        bench_redis = redis_url if "unix://" in redis_url else _with_db(redis_url, redis_db)
+        env = Env(server_url, make_conninfo(server_url, dbname=name), bench_redis, name)
+        redis.Redis.from_url(env.redis_url).flushdb()
+        try:
+            run_cli(env, "migrate")
+            yield env
+        finally:
+            for child in env.children:
+                stop(child)
+            redis.Redis.from_url(env.redis_url).flushdb()
+            with psycopg.connect(server_url, autocommit=True) as admin:
+                admin.execute(f'drop database if exists "{name}" with (force)')
 
 
 def _with_db(url: str, db: int) -> str:

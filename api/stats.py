@@ -295,13 +295,16 @@ def respond(
     return render()
 
 
-@router.get(
-    "/dau",
-    response_model=DauResponse,
-    responses=CSV_DOC,
-    summary="Daily active users and events for every date in the range",
-)
-async def get_dau(stats: Annotated[StatsQuery, Depends(stats_query)]) -> Response:
+def stats_route(path: str, model: type, summary: str) -> Callable[[Callable[..., Any]], Any]:
+    """A GET /stats route: JSON (`model`) or CSV, documented alike."""
+    return router.get(path, response_model=model, responses=CSV_DOC, summary=summary)
+
+
+StatsDep = Annotated[StatsQuery, Depends(stats_query)]
+
+
+@stats_route("/dau", DauResponse, "Daily active users and events for every date in the range")
+async def get_dau(stats: StatsDep) -> Response:
     freshness, start, end, rows = await read_marts(
         stats,
         ("dau",),
@@ -313,14 +316,13 @@ async def get_dau(stats: Annotated[StatsQuery, Depends(stats_query)]) -> Respons
     return respond(stats, freshness, start, end, prepare_table(columns, rows, stats.csv_out))
 
 
-@router.get(
+@stats_route(
     "/top-events",
-    response_model=TopEventsResponse,
-    responses=CSV_DOC,
-    summary="Event types in the range by events, with their distinct users",
+    TopEventsResponse,
+    "Event types in the range by events, with their distinct users",
 )
 async def get_top_events(
-    stats: Annotated[StatsQuery, Depends(stats_query)],
+    stats: StatsDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="at most this many rows")] = 10,
 ) -> Response:
     freshness, start, end, rows = await read_marts(
@@ -333,14 +335,9 @@ async def get_top_events(
     return respond(stats, freshness, start, end, prepared, limit=limit)
 
 
-@router.get(
-    "/retention",
-    response_model=RetentionResponse,
-    responses=CSV_DOC,
-    summary="Cohort retention by first-ever day or ISO week",
-)
+@stats_route("/retention", RetentionResponse, "Cohort retention by first-ever day or ISO week")
 async def get_retention(
-    stats: Annotated[StatsQuery, Depends(stats_query)],
+    stats: StatsDep,
     period: Annotated[Literal["day", "week"], Query(description="cohort granularity")] = "day",
     periods: Annotated[int, Query(ge=0, le=366, description="offsets 0..periods")] = 7,
 ) -> Response:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,3 +46,19 @@ def start_embedded(home: Path) -> EmbeddedServers:
     redis_url = f"unix://{rds.socket_file}"
     log.info("embedded_servers_started", home=str(home), redis=redis_url)
     return EmbeddedServers(database_url, redis_url, pg, rds)
+
+
+@contextmanager
+def urls_or_embedded(
+    home: Path, database_url: str | None, redis_url: str | None
+) -> Iterator[tuple[str, str]]:
+    """(PostgreSQL URL, Redis URL): the given ones, with embedded servers under `home` standing
+    in for whichever is missing (stopped on exit)."""
+    if database_url and redis_url:
+        yield database_url, redis_url
+        return
+    servers = start_embedded(home)
+    try:
+        yield database_url or servers.database_url, redis_url or servers.redis_url
+    finally:
+        servers.stop()

@@ -30,18 +30,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def service_urls() -> Iterator[tuple[str, str]]:
     """(server database URL, Redis URL): the configured services or embedded ones."""
-    database_url = os.environ.get("DATABASE_URL")
-    redis_url = os.environ.get("REDIS_URL")
-    servers = None
-    if not database_url or not redis_url:
-        from core.embedded import start_embedded
+    from core.embedded import urls_or_embedded
 
-        servers = start_embedded(REPO_ROOT / ".eventmart" / "test-servers")
-        database_url = database_url or servers.database_url
-        redis_url = redis_url or servers.redis_url
-    yield database_url, redis_url
-    if servers is not None:
-        servers.stop()
+    home = REPO_ROOT / ".eventmart" / "test-servers"
+    with urls_or_embedded(
+        home, os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    ) as urls:
+        yield urls
 
 
 @pytest.fixture(scope="session")

@@ -36,53 +36,40 @@ async def _rows(pool: ReadPoolDep, name: str, **params: Any) -> list[tuple[Any, 
     return await asyncio.to_thread(read)
 
 
-def _range(date_from: str, date_to: str) -> tuple[date, date]:
+def seed_range(
+    date_from: Annotated[str, Query(alias="from")], date_to: Annotated[str, Query(alias="to")]
+) -> tuple[date, date]:
     first, last = parse_date(date_from, "from"), parse_date(date_to, "to")
     assert first is not None and last is not None
     return first, last
 
 
+Span = Annotated[tuple[date, date], Depends(seed_range)]
+
+
 @router.get("/dau")
-async def seed_dau(
-    pool: ReadPoolDep,
-    date_from: Annotated[str, Query(alias="from")],
-    date_to: Annotated[str, Query(alias="to")],
-) -> Response:
-    first, last = _range(date_from, date_to)
-    rows = await _rows(pool, "seed_dau", date_from=first, date_to=last)
-    return table_response(_meta(first, last), ("date", "active_users", "events"), rows, False)
+async def seed_dau(pool: ReadPoolDep, span: Span) -> Response:
+    rows = await _rows(pool, "seed_dau", date_from=span[0], date_to=span[1])
+    return table_response(_meta(*span), ("date", "active_users", "events"), rows, False)
 
 
 @router.get("/top-events")
-async def seed_top_events(
-    pool: ReadPoolDep,
-    date_from: Annotated[str, Query(alias="from")],
-    date_to: Annotated[str, Query(alias="to")],
-    limit: int = 10,
-) -> Response:
-    first, last = _range(date_from, date_to)
-    rows = await _rows(pool, "seed_top_events", date_from=first, date_to=last, row_limit=limit)
-    return table_response(_meta(first, last), ("event_type", "events", "users"), rows, False)
+async def seed_top_events(pool: ReadPoolDep, span: Span, limit: int = 10) -> Response:
+    rows = await _rows(pool, "seed_top_events", date_from=span[0], date_to=span[1], row_limit=limit)
+    return table_response(_meta(*span), ("event_type", "events", "users"), rows, False)
 
 
 @router.get("/retention")
 async def seed_retention(
-    pool: ReadPoolDep,
-    date_from: Annotated[str, Query(alias="from")],
-    date_to: Annotated[str, Query(alias="to")],
-    period: Literal["day", "week"] = "day",
-    periods: int = 7,
+    pool: ReadPoolDep, span: Span, period: Literal["day", "week"] = "day", periods: int = 7
 ) -> Response:
-    first, last = _range(date_from, date_to)
     step = 7 if period == "week" else 1
-    if step == 7:
-        first, last = week_start(first), week_start(last)
+    first, last = (week_start(d) for d in span) if step == 7 else span
     cells = await _rows(
         pool, "seed_retention", date_from=first, date_to=last, periods=periods, step_days=step
     )
     latest = await _rows(pool, "seed_latest_day")
-    data = build_retention(cells, periods, step, latest[0][0])
-    return json_response(_meta(*_range(date_from, date_to)), data)
+    return json_response(_meta(*span), build_retention(cells, periods, step, latest[0][0]))
 
 
 def create_seed_app() -> FastAPI:
