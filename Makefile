@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/sqlfluff lint loaders/sql api/sql jobs/sql
+	$(BIN)/sqlfluff lint loaders/sql api/sql jobs/sql tests/peers/sql
 	@# dbt models, rendered by dbt against a scratch database (DATABASE_URL's server, else an
 	@# embedded one): once new (full builds), once built (the incremental branches)
 	$(BIN)/python scripts/lint_dbt_models.py
