@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 from starlette.types import Scope
 
-from core.settings import Settings
+from api.deps import SettingsDep
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_PREFIX = "/dashboard/static"
@@ -64,8 +64,7 @@ router.add_api_route("/dashboard", page, methods=["GET", "HEAD"], include_in_sch
 
 
 @router.get("/dashboard/config.json", summary="The dashboard's settings (public)")
-def dashboard_config(request: Request) -> DashboardConfig:
-    settings: Settings = request.app.state.settings
+async def dashboard_config(settings: SettingsDep) -> DashboardConfig:
     return DashboardConfig(
         keys_required=bool(settings.read_keys),
         stale_seconds=settings.dashboard_stale_after,
