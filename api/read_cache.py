@@ -83,7 +83,5 @@ class ReadCache(Generic[F]):
             if token == self._token and key in self._answers:
                 return self._answers[key]  # type: ignore[return-value]
         value = compute()
-        with self._lock:
-            if token == self._token:
-                self._answers[key] = value
+        self.put(key, token, value)
         return value
