@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -55,6 +56,12 @@ class Settings(BaseSettings):
     # the interval); a look is two index reads
     refresh_poll_seconds: Annotated[float, NoDecode] = 1.0
 
+    # Reporting (docs/api.md#configuration): the IANA zones the marts hold every answer for
+    # (the first is the default `tz=` of /stats), and the event properties /stats/trends may
+    # break down by
+    timezones: Annotated[list[str], NoDecode] = ["UTC"]
+    breakdown_properties: Annotated[list[str], NoDecode] = ["$browser", "utm_source", "path"]
+
     # Operations
     log_level: str = "INFO"
     log_file: Path | None = None
@@ -78,7 +85,13 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = ["*"]
 
     @field_validator(
-        "write_keys", "read_keys", "job_retry_intervals", "cors_origins", mode="before"
+        "write_keys",
+        "read_keys",
+        "job_retry_intervals",
+        "cors_origins",
+        "timezones",
+        "breakdown_properties",
+        mode="before",
     )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -104,6 +117,24 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip()[-1:].lower() in DURATION_UNITS:
             text = value.strip()
             return float(text[:-1]) * DURATION_UNITS[text[-1].lower()]
+        return value
+
+    @field_validator("timezones")
+    @classmethod
+    def _known_zones(cls, value: list[str]) -> list[str]:
+        """Every name must be an IANA zone this machine knows; at least one; no repeats."""
+        if not value:
+            raise ValueError("EVENTMART_TIMEZONES must name at least one IANA zone, e.g. UTC")
+        for name in value:
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"EVENTMART_TIMEZONES: {name!r} is not an IANA time zone name "
+                    "(e.g. UTC, Europe/Kyiv, America/Los_Angeles)"
+                ) from None
+        if len(set(value)) != len(value):
+            raise ValueError(f"EVENTMART_TIMEZONES lists a zone twice: {','.join(value)}")
         return value
 
     @property

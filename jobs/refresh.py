@@ -60,10 +60,13 @@ def dbt_project_dir() -> Path:
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
-    """The environment the dbt profile (profiles.yml) reads its connection from."""
+    """The environment dbt reads: the profile's connection (profiles.yml) and the reporting
+    settings the models are built for (macros/reporting.sql)."""
     params = libpq_params(configured_database_url(settings))
     env = {f"EVENTMART_DBT_{key.upper()}": value for key, value in params.items()}
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    env["EVENTMART_TIMEZONES"] = ",".join(settings.timezones)
+    env["EVENTMART_BREAKDOWN_PROPERTIES"] = ",".join(settings.breakdown_properties)
     return env
 
 
