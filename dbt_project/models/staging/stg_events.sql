@@ -9,6 +9,7 @@ final as (
         user_id,
         event_type,
         occurred_at,
+        properties,
         {{ utc_date('occurred_at') }} as event_date,
         loaded_at
     from source

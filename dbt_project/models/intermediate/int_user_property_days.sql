@@ -1,0 +1,89 @@
+-- Grain: one row per (tz, event_type, property, event_date, has_value, value, user_id) with
+-- at least one such event: for every reporting zone and every configured breakdown property
+-- (EVENTMART_BREAKDOWN_PROPERTIES), the user's events of a type on a local day with that
+-- property value (macros/breakdown_values.sql; has_value false: the key is missing or null).
+-- Each event counts once per zone and property. /stats/trends reads it for the distinct users
+-- of the values outside the top ten (`$other`), exact per day.
+-- Incremental: the raw rows loaded since the last build (exactly those: macros/watermarks.sql)
+-- are counted per key and added to the stored rows of those keys, so the work follows the
+-- number of new events. A full build writes the rows clustered by (tz, event_type, property,
+-- event_date): the read and the mart read ranges of that index.
+{{ config(
+    unique_key=['tz', 'event_type', 'property', 'event_date', 'has_value', 'value', 'user_id'],
+    indexes=[
+        {
+            'columns': [
+                'tz', 'event_type', 'property', 'event_date', 'has_value', 'value', 'user_id'
+            ],
+            'unique': True,
+        },
+    ],
+) }}
+
+with
+
+new_events as (
+    select * from {{ ref('stg_events') }}
+    where {{ loaded_window() }}
+),
+
+picked as (
+    select
+        new_events.event_type,
+        breakdown.property,
+        new_events.user_id,
+        new_events.occurred_at,
+        new_events.loaded_at,
+        {{ breakdown_has_value('new_events.properties -> breakdown.property') }} as has_value,
+        {{ breakdown_value('new_events.properties -> breakdown.property') }} as value
+    from new_events
+    cross join {{ properties_relation() }}
+),
+
+counted as (
+    select
+        zones.tz,
+        picked.event_type,
+        picked.property,
+        {{ local_date('picked.occurred_at', 'zones.tz') }} as event_date,
+        picked.has_value,
+        picked.value,
+        picked.user_id,
+        count(*) as events,
+        max(picked.loaded_at) as loaded_at
+    from picked
+    cross join {{ zones_relation() }}
+    group by 1, 2, 3, 4, 5, 6, 7
+),
+
+{% if is_incremental() %}
+final as (
+    select
+        counted.tz,
+        counted.event_type,
+        counted.property,
+        counted.event_date,
+        counted.has_value,
+        counted.value,
+        counted.user_id,
+        counted.events + coalesce(stored_rows.events, 0) as events,
+        greatest(counted.loaded_at, stored_rows.loaded_at) as loaded_at
+    from counted
+    left join {{ this }} as stored_rows
+        on
+            counted.tz = stored_rows.tz
+            and counted.event_type = stored_rows.event_type
+            and counted.property = stored_rows.property
+            and counted.event_date = stored_rows.event_date
+            and counted.has_value = stored_rows.has_value
+            and counted.value = stored_rows.value
+            and counted.user_id = stored_rows.user_id
+)
+{% else %}
+final as (
+    select * from counted
+    order by tz, event_type, property, event_date
+)
+{% endif %}
+
+select * from final
