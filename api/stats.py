@@ -295,9 +295,12 @@ def respond(
     return render()
 
 
-def stats_route(path: str, model: type, summary: str) -> Callable[[Callable[..., Any]], Any]:
-    """A GET /stats route: JSON (`model`) or CSV, documented alike."""
-    return router.get(path, response_model=model, responses=CSV_DOC, summary=summary)
+def stats_route(
+    path: str, model: type, summary: str, on: APIRouter = router
+) -> Callable[[Callable[..., Any]], Any]:
+    """A GET /stats route: JSON (`model`) or CSV, documented alike (on this module's router,
+    or on `on`, another /stats router such as api/trends.py's)."""
+    return on.get(path, response_model=model, responses=CSV_DOC, summary=summary)
 
 
 StatsDep = Annotated[StatsQuery, Depends(stats_query)]

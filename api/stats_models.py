@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,3 +67,33 @@ class TopEventsResponse(BaseModel):
 class RetentionResponse(BaseModel):
     meta: RetentionMeta
     data: list[RetentionRow]
+
+
+# --- /stats/trends (api/trends.py) ---------------------------------------------------------
+
+
+class TrendsMeta(StatsMeta):
+    event_type: str = Field(description="the event type counted")
+    breakdown: str = Field(description="the property the events are broken down by")
+    values: list[str] = Field(
+        description="the top values over the range, in rank order (the `value` rows of each day)"
+    )
+
+
+class TrendRow(BaseModel):
+    date: dt.date = Field(description="the local date in zone `tz`")
+    bucket: Literal["value", "other", "none"] = Field(
+        description="`value`: one of the top values; `other`: every other value together; "
+        "`none`: events without the property (missing or JSON null)"
+    )
+    value: str = Field(
+        description="the value as text (cut to 200 characters); `$other` / `$none` for those "
+        "buckets: a real value spelled so has bucket `value`"
+    )
+    events: int = Field(description="events of the type that day in this bucket")
+    users: int = Field(description="distinct users with such an event that day")
+
+
+class TrendsResponse(BaseModel):
+    meta: TrendsMeta
+    data: list[TrendRow]

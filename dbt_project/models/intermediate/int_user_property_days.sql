@@ -9,11 +9,14 @@
 -- number of new events. A full build writes the rows clustered by (tz, event_type, property,
 -- event_date): the read and the mart read ranges of that index.
 {{ config(
-    unique_key=['tz', 'event_type', 'property', 'event_date', 'has_value', 'value', 'user_id'],
+    unique_key=[
+        'tz', 'event_type', 'property', 'event_date', 'has_value', 'property_value', 'user_id'
+    ],
     indexes=[
         {
             'columns': [
-                'tz', 'event_type', 'property', 'event_date', 'has_value', 'value', 'user_id'
+                'tz', 'event_type', 'property', 'event_date', 'has_value', 'property_value',
+                'user_id',
             ],
             'unique': True,
         },
@@ -35,7 +38,7 @@ picked as (
         new_events.occurred_at,
         new_events.loaded_at,
         {{ breakdown_has_value('new_events.properties -> breakdown.property') }} as has_value,
-        {{ breakdown_value('new_events.properties -> breakdown.property') }} as value
+        {{ breakdown_value('new_events.properties -> breakdown.property') }} as property_value
     from new_events
     cross join {{ properties_relation() }}
 ),
@@ -47,7 +50,7 @@ counted as (
         picked.property,
         {{ local_date('picked.occurred_at', 'zones.tz') }} as event_date,
         picked.has_value,
-        picked.value,
+        picked.property_value,
         picked.user_id,
         count(*) as events,
         max(picked.loaded_at) as loaded_at
@@ -64,7 +67,7 @@ final as (
         counted.property,
         counted.event_date,
         counted.has_value,
-        counted.value,
+        counted.property_value,
         counted.user_id,
         counted.events + coalesce(stored_rows.events, 0) as events,
         greatest(counted.loaded_at, stored_rows.loaded_at) as loaded_at
@@ -76,7 +79,7 @@ final as (
             and counted.property = stored_rows.property
             and counted.event_date = stored_rows.event_date
             and counted.has_value = stored_rows.has_value
-            and counted.value = stored_rows.value
+            and counted.property_value = stored_rows.property_value
             and counted.user_id = stored_rows.user_id
 )
 {% else %}

@@ -7,7 +7,9 @@
     unique_key=['tz', 'event_type', 'event_date'],
     indexes=[
         {
-            'columns': ['tz', 'event_type', 'property', 'event_date', 'has_value', 'value'],
+            'columns': [
+                'tz', 'event_type', 'property', 'event_date', 'has_value', 'property_value'
+            ],
             'unique': True,
         },
     ],
@@ -50,11 +52,11 @@ final as (
         property,
         event_date,
         has_value,
-        value,
+        property_value,
         sum(events)::bigint as events,
-        count(*) as users
+        count(*) as active_users
     from scoped
-    group by tz, event_type, property, event_date, has_value, value
+    group by tz, event_type, property, event_date, has_value, property_value
 )
 
 select * from final
