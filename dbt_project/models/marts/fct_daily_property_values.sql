@@ -3,6 +3,7 @@
 -- the property was missing or null). /stats/trends ranks values and reads day rows from here.
 -- Incremental: every (tz, event_type, local day) touched by newly loaded events is recomputed
 -- from int_user_property_days, for every configured property (delete+insert on that key).
+-- depends_on: {{ ref('stg_events') }}
 {{ config(
     unique_key=['tz', 'event_type', 'event_date'],
     indexes=[
