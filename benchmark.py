@@ -72,6 +72,9 @@ EVENT_TYPES = [
     ("logout", 1),
 ]
 PATHS = ["/", "/pricing", "/docs/getting-started", "/blog/2026/launch", "/account/settings"]
+# The breakdown properties the scratch service is configured with (/stats/trends, the
+# breakdown models): a few values (path) and two (ok); `session` is unique per event.
+BREAKDOWN_PROPERTIES = "path,ok"
 
 
 @dataclass
@@ -187,6 +190,7 @@ class Env:
             EVENTMART_MAX_QUEUE_DEPTH="1000000",
             EVENTMART_RATE_LIMIT="100000000/minute",
             EVENTMART_READ_RATE_LIMIT="100000000/minute",
+            EVENTMART_BREAKDOWN_PROPERTIES=BREAKDOWN_PROPERTIES,
         )
         env.update(extra)
         return env
@@ -694,7 +698,11 @@ def _refresh(env: Env, *, full: bool) -> float:
     from core.settings import Settings
     from jobs.refresh import refresh_marts
 
-    settings = Settings(database_url=env.database_url, redis_url=env.redis_url)
+    settings = Settings(
+        database_url=env.database_url,
+        redis_url=env.redis_url,
+        breakdown_properties=BREAKDOWN_PROPERTIES.split(","),
+    )
     start = time.perf_counter()
     result = refresh_marts(settings, full_refresh=full)
     seconds = time.perf_counter() - start
@@ -710,6 +718,7 @@ def stage_refresh(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str
 
     ensure_base(env, data)
     full = _refresh(env, full=True)
+    trends_full = trend_model_seconds(env)
     noop = _refresh(env, full=False)
     new = max(1, data.count // 100)
     fresh = generate_events(new, args.seed + 1, days=1, prefix="inc")
@@ -730,7 +739,22 @@ def stage_refresh(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str
         "incremental_slowest_models": ", ".join(
             f"{name} {sec:.2f}s" for name, sec in sorted(models.items(), key=lambda m: -m[1])[:3]
         ),
+        **trends_full,
     }
+
+
+TREND_MODELS = ("int_user_property_days", "fct_daily_property_values")
+
+
+def trend_model_seconds(env: Env) -> dict[str, float]:
+    """The full build's seconds of the /stats/trends models, and per reporting zone."""
+    from core.settings import Settings
+
+    models = model_seconds(env)
+    zones = len(Settings(database_url=env.database_url, redis_url=env.redis_url).timezones)
+    out = {f"full_{name}_s": models.get(name, 0.0) for name in TREND_MODELS}
+    out["full_trend_models_per_zone_s"] = sum(out.values()) / zones
+    return out
 
 
 def model_seconds(env: Env) -> dict[str, float]:
@@ -781,6 +805,8 @@ def read_paths(endpoint: str, count: int, seed: int) -> list[str]:
             paths.append(f"/stats/retention?{query}&period=week&periods=4")
         elif endpoint == "top-events":
             paths.append(f"/stats/top-events?{query}&limit=10")
+        elif endpoint == "trends":
+            paths.append(f"/stats/trends?{query}&event_type=page_view&breakdown=path")
         else:
             paths.append(f"/stats/dau?{query}")
     return paths
@@ -829,8 +855,9 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
     seconds = 3 if args.quick else 10
     out: dict[str, Any] = {"seconds_per_run": seconds, "api_workers": args.api_workers}
     endpoints = ["dau", "top-events", "retention-day", "retention-week"]
+    measured = [*endpoints, "trends"]  # each alone; the mix stays the four compared over time
     url = start_api(env, args.api_workers, port=8766, EVENTMART_READ_KEYS=READ_KEY)
-    for endpoint in endpoints:
+    for endpoint in measured:
         figures = wrk_run(url, read_paths(endpoint, 500, args.seed), 4, seconds)
         for key, value in figures.items():
             out[f"{endpoint}_{key}"] = value
@@ -858,7 +885,7 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
         EVENTMART_READ_CACHE_ENTRIES="0",
         EVENTMART_READ_KEYS=READ_KEY,
     )
-    for endpoint in endpoints:
+    for endpoint in measured:
         figures = wrk_run(cold, read_paths(endpoint, 500, args.seed), 4, seconds)
         for key in ("req_per_s", "p50_ms", "p95_ms", "errors"):
             out[f"cold_{endpoint}_{key}"] = figures[key]
