@@ -1,26 +1,24 @@
 -- fct_daily_property_values: every event has exactly one value (or none) per property, so the
 -- events of a (tz, event_type, day) add up to the same total for every configured property,
 -- and to the events of the intermediate rows behind them. Returns the days where they differ.
-with per_property as (
-    select
-        tz,
-        event_type,
-        event_date,
-        property,
-        sum(events) as events
-    from {{ ref('fct_daily_property_values') }}
-    group by tz, event_type, event_date, property
+{% set models = {'mart': ref('fct_daily_property_values'), 'rows': ref('int_user_property_days')} %}
+with totals as (
+    {%- for source, relation in models.items() %}
+        select
+            '{{ source }}' as source,
+            tz,
+            event_type,
+            event_date,
+            property,
+            sum(events) as events
+        from {{ relation }}
+        group by tz, event_type, event_date, property
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
-intermediate_totals as (
-    select
-        tz,
-        event_type,
-        event_date,
-        property,
-        sum(events) as events
-    from {{ ref('int_user_property_days') }}
-    group by tz, event_type, event_date, property
+mart as (
+    select * from totals where source = 'mart'
 ),
 
 spread as (
@@ -31,7 +29,7 @@ spread as (
         min(events) as fewest,
         max(events) as most,
         count(*) as properties
-    from per_property
+    from mart
     group by tz, event_type, event_date
 )
 
@@ -46,15 +44,15 @@ where
     or spread.properties <> {{ breakdown_properties() | length }}
 union all
 select
-    intermediate_totals.tz,
-    intermediate_totals.event_type,
-    intermediate_totals.event_date,
+    user_rows.tz,
+    user_rows.event_type,
+    user_rows.event_date,
     'mart differs from int_user_property_days' as problem
-from intermediate_totals
-left join per_property
+from totals as user_rows
+left join mart
     on
-        intermediate_totals.tz = per_property.tz
-        and intermediate_totals.event_type = per_property.event_type
-        and intermediate_totals.event_date = per_property.event_date
-        and intermediate_totals.property = per_property.property
-where per_property.events is distinct from intermediate_totals.events
+        user_rows.tz = mart.tz
+        and user_rows.event_type = mart.event_type
+        and user_rows.event_date = mart.event_date
+        and user_rows.property = mart.property
+where user_rows.source = 'rows' and mart.events is distinct from user_rows.events
