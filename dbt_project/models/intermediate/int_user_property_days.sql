@@ -43,7 +43,7 @@ picked as (
     cross join {{ properties_relation() }}
 ),
 
-counted as (
+zoned as (
     select
         zones.tz,
         picked.event_type,
@@ -52,11 +52,24 @@ counted as (
         picked.has_value,
         picked.property_value,
         picked.user_id,
-        count(*) as events,
-        max(picked.loaded_at) as loaded_at
+        picked.loaded_at
     from picked
     cross join {{ zones_relation() }}
-    group by 1, 2, 3, 4, 5, 6, 7
+),
+
+counted as (
+    select
+        tz,
+        event_type,
+        property,
+        event_date,
+        has_value,
+        property_value,
+        user_id,
+        count(*) as events,
+        max(loaded_at) as loaded_at
+    from zoned
+    group by tz, event_type, property, event_date, has_value, property_value, user_id
 ),
 
 {% if is_incremental() %}
