@@ -60,9 +60,9 @@ def read_trends(
         found = run(
             conn,
             "trends",
+            tz,
             first,
             last,
-            tz=tz,
             event_type=event_type,
             property=breakdown,
             top=TOP_VALUES,
@@ -96,12 +96,11 @@ async def get_trends(
         listed = ", ".join(allowed) if allowed else "none are configured"
         rule = f"not a breakdown property (EVENTMART_BREAKDOWN_PROPERTIES): allowed are {listed}"
         raise invalid("breakdown", rule, breakdown)
-    tz = settings.timezones[0]
 
     def fetch(
         conn: psycopg.Connection, first: date, last: date, _: Freshness
     ) -> tuple[list[str], list[Row]]:
-        return read_trends(conn, first, last, tz, event_type, breakdown)
+        return read_trends(conn, first, last, stats.tz, event_type, breakdown)
 
     key = ("trends", event_type, breakdown)
     freshness, start, end, answer = await read_marts(stats, key, fetch)

@@ -26,35 +26,21 @@
 with
 
 new_events as (
-    select * from {{ ref('stg_events') }}
-    where {{ loaded_window() }}
+    {{ zoned_events(loaded_window()) }}
 ),
 
 picked as (
     select
+        new_events.tz,
         new_events.event_type,
         breakdown.property,
-        new_events.user_id,
-        new_events.occurred_at,
-        new_events.loaded_at,
+        new_events.event_date,
         {{ breakdown_has_value('new_events.properties -> breakdown.property') }} as has_value,
-        {{ breakdown_value('new_events.properties -> breakdown.property') }} as property_value
+        {{ breakdown_value('new_events.properties -> breakdown.property') }} as property_value,
+        new_events.user_id,
+        new_events.loaded_at
     from new_events
     cross join {{ properties_relation() }}
-),
-
-zoned as (
-    select
-        zones.tz,
-        picked.event_type,
-        picked.property,
-        {{ local_date('picked.occurred_at', 'zones.tz') }} as event_date,
-        picked.has_value,
-        picked.property_value,
-        picked.user_id,
-        picked.loaded_at
-    from picked
-    cross join {{ zones_relation() }}
 ),
 
 counted as (
@@ -68,7 +54,7 @@ counted as (
         user_id,
         count(*) as events,
         max(loaded_at) as loaded_at
-    from zoned
+    from picked
     group by tz, event_type, property, event_date, has_value, property_value, user_id
 ),
 

@@ -21,12 +21,10 @@ with
 {% if is_incremental() %}
 affected_days as (
     select distinct
-        zones.tz,
-        new_events.event_type,
-        {{ local_date('new_events.occurred_at', 'zones.tz') }} as event_date
-    from {{ ref('stg_events') }} as new_events
-    cross join {{ zones_relation() }}
-    where new_events.loaded_at >= {{ window_start() }}
+        new_days.tz,
+        new_days.event_type,
+        new_days.event_date
+    from ({{ zoned_events('loaded_at >= ' ~ window_start()) }}) as new_days
 ),
 
 scoped as (

@@ -1,4 +1,5 @@
--- One row per stored event, with its UTC calendar date. The only model that reads the source.
+-- One row per stored event, with its UTC calendar date (the zoned models compute local dates
+-- themselves: macros/affected_days.sql, `zoned_events`). The only model that reads the source.
 with source as (
     select * from {{ source('raw', 'events') }}
 ),
@@ -9,8 +10,8 @@ final as (
         user_id,
         event_type,
         occurred_at,
-        properties,
         {{ utc_date('occurred_at') }} as event_date,
+        properties,
         loaded_at
     from source
 )
