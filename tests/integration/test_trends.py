@@ -246,3 +246,14 @@ def test_openapi_documents_trends(client: TestClient) -> None:
     row = document["components"]["schemas"]["TrendRow"]
     assert row["properties"]["bucket"]["enum"] == ["value", "other", "none"]
     assert set(row["required"]) == {"date", "bucket", "value", "events", "users"}
+
+
+def test_trends_need_a_read_key(settings: Settings, marts: psycopg.Connection, redis_conn: Any):
+    keyed = settings.model_copy(update={"read_keys": ["read-1"], "write_keys": ["write-1"]})
+    path = "/stats/trends?event_type=page_view&breakdown=path&from=2026-01-01&to=2026-01-01"
+    with TestClient(create_app(keyed)) as client:
+        for key, status in [(None, 401), ("write-1", 403), ("read-1", 200), ("read-1", 200)]:
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            assert client.get(path, headers=headers).status_code == status
+        # a repeat answered from memory is still guarded
+        assert client.get(path).status_code == 401
