@@ -126,7 +126,7 @@ def zoned_history(seed: int = 18) -> list[list[Event]]:
     slices[3].extend(e for e in edges if e.utc().month > 6)
     for i in range(20):  # their first-ever event comes last
         user = f"late-starter-{i}"
-        autumn = datetime(2026, 10, 26 + i % 10, 3, tzinfo=UTC)
+        autumn = datetime(2026, 10, 25, 3, tzinfo=UTC) + timedelta(days=i % 10)
         slices[1].extend(
             Event(f"ls-{i}-{k}", user, "page_view", (autumn + timedelta(hours=k * 7)).isoformat())
             for k in range(3)
