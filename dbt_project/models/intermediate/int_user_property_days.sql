@@ -1,13 +1,14 @@
--- Grain: one row per (tz, event_type, property, event_date, has_value, value, user_id) with
--- at least one such event: for every reporting zone and every configured breakdown property
--- (EVENTMART_BREAKDOWN_PROPERTIES), the user's events of a type on a local day with that
--- property value (macros/breakdown_values.sql; has_value false: the key is missing or null).
+-- Grain: one row per (tz, event_type, property, event_date, has_value, property_value,
+-- user_id) with at least one such event: for every reporting zone and every configured
+-- breakdown property (EVENTMART_BREAKDOWN_PROPERTIES), the user's events of a type on a local
+-- day with that property value (macros/breakdown_values.sql; has_value false: the key is
+-- missing or null).
 -- Each event counts once per zone and property. /stats/trends reads it for the distinct users
 -- of the values outside the top ten (`$other`), exact per day.
 -- Incremental: the raw rows loaded since the last build (exactly those: macros/watermarks.sql)
 -- are counted per key and added to the stored rows of those keys, so the work follows the
--- number of new events. A full build writes the rows clustered by (tz, event_type, property,
--- event_date): the read and the mart read ranges of that index.
+-- number of new events. A full build writes the rows in event_date order (a day is read back
+-- from few pages; sorting by the text keys instead would cost more than the whole aggregation).
 {{ config(
     unique_key=[
         'tz', 'event_type', 'property', 'event_date', 'has_value', 'property_value', 'user_id'
@@ -84,7 +85,7 @@ final as (
 {% else %}
 final as (
     select * from counted
-    order by tz, event_type, property, event_date
+    order by event_date
 )
 {% endif %}
 

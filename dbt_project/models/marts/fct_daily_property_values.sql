@@ -1,6 +1,7 @@
--- Grain: one row per (tz, event_type, property, event_date, has_value, value): events and
--- distinct users of an event type that local day with that breakdown value (has_value false:
--- the property was missing or null). /stats/trends ranks values and reads day rows from here.
+-- Grain: one row per (tz, event_type, property, event_date, has_value, property_value):
+-- events and distinct users of an event type that local day with that breakdown value
+-- (has_value false: the property was missing or null). /stats/trends ranks values and reads
+-- day rows from here.
 -- Incremental: every (tz, event_type, local day) touched by newly loaded events is recomputed
 -- from int_user_property_days, for every configured property (delete+insert on that key).
 -- depends_on: {{ ref('stg_events') }}
