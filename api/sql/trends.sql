@@ -3,7 +3,7 @@
 -- the range (by events, then value by code point), for the other values together, and for the
 -- events without the property. Rows: (date, bucket, rank, value, events, users); days without
 -- events are left out (the API fills them). The distinct users of the other values are counted
--- from the user rows, and only when the range has other values at all.
+-- from the user rows of those values only (the index seeks each value's days).
 with day_values as (
     select
         event_date,
@@ -56,23 +56,33 @@ other_days as (
     group by event_date
 ),
 
+other_values as (
+    select distinct ranked_days.property_value
+    from ranked_days
+    where ranked_days.has_value and ranked_days.value_rank is null
+),
+
+user_rows as (
+    select
+        event_date,
+        property_value,
+        user_id
+    from intermediate.int_user_property_days
+    where
+        tz = %(tz)s
+        and event_type = %(event_type)s
+        and property = %(property)s
+        and has_value
+        and event_date between %(date_from)s::date and %(date_to)s::date
+),
+
 other_users as (
     select
-        user_days.event_date,
-        count(distinct user_days.user_id) as active_users
-    from intermediate.int_user_property_days as user_days
-    where
-        user_days.tz = %(tz)s
-        and user_days.event_type = %(event_type)s
-        and user_days.property = %(property)s
-        and user_days.event_date between %(date_from)s::date and %(date_to)s::date
-        and user_days.has_value
-        and not exists (
-            select 1 from top_values
-            where top_values.property_value = user_days.property_value
-        )
-        and exists (select 1 from other_days)
-    group by user_days.event_date
+        user_rows.event_date,
+        count(distinct user_rows.user_id) as active_users
+    from other_values
+    inner join user_rows on other_values.property_value = user_rows.property_value
+    group by user_rows.event_date
 )
 
 select

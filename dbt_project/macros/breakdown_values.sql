@@ -43,3 +43,13 @@
         else coalesce(left(({{ json_expression }})::text, {{ breakdown_value_length() }}), '')
     end
 {%- endmacro %}
+
+{#
+  The breakdown columns of the events aliased `events` cross joined with
+  `properties_relation()`: `property`, `has_value`, `property_value`.
+#}
+{% macro breakdown_columns(events) -%}
+    breakdown.property,
+        {{ breakdown_has_value(events ~ '.properties -> breakdown.property') }} as has_value,
+        {{ breakdown_value(events ~ '.properties -> breakdown.property') }} as property_value
+{%- endmacro %}

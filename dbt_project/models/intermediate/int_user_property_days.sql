@@ -7,16 +7,17 @@
 -- of the values outside the top ten (`$other`), exact per day.
 -- Incremental: the raw rows loaded since the last build (exactly those: macros/watermarks.sql)
 -- are counted per key and added to the stored rows of those keys, so the work follows the
--- number of new events. A full build writes the rows in event_date order (a day is read back
--- from few pages; sorting by the text keys instead would cost more than the whole aggregation).
+-- number of new events. The unique index leads with (tz, event_type, property, value): the
+-- mart and the read seek one value's days. A full build writes the rows in event_date order
+-- (sorting by the text keys instead would cost more than the whole aggregation).
 {{ config(
     unique_key=[
-        'tz', 'event_type', 'property', 'event_date', 'has_value', 'property_value', 'user_id'
+        'tz', 'event_type', 'property', 'has_value', 'property_value', 'event_date', 'user_id'
     ],
     indexes=[
         {
             'columns': [
-                'tz', 'event_type', 'property', 'event_date', 'has_value', 'property_value',
+                'tz', 'event_type', 'property', 'has_value', 'property_value', 'event_date',
                 'user_id',
             ],
             'unique': True,
@@ -34,12 +35,10 @@ picked as (
     select
         new_events.tz,
         new_events.event_type,
-        breakdown.property,
         new_events.event_date,
-        {{ breakdown_has_value('new_events.properties -> breakdown.property') }} as has_value,
-        {{ breakdown_value('new_events.properties -> breakdown.property') }} as property_value,
         new_events.user_id,
-        new_events.loaded_at
+        new_events.loaded_at,
+        {{ breakdown_columns('new_events') }}
     from new_events
     cross join {{ properties_relation() }}
 ),

@@ -2,11 +2,12 @@
 -- events and distinct users of an event type that local day with that breakdown value
 -- (has_value false: the property was missing or null). /stats/trends ranks values and reads
 -- day rows from here.
--- Incremental: every (tz, event_type, local day) touched by newly loaded events is recomputed
--- from int_user_property_days, for every configured property (delete+insert on that key).
+-- Incremental: every row whose key newly loaded events touch is recomputed from the
+-- int_user_property_days rows of that key (delete+insert on the grain), so the work follows
+-- the new rows' distinct (zone, type, property, value, local day) keys.
 -- depends_on: {{ ref('stg_events') }}
 {{ config(
-    unique_key=['tz', 'event_type', 'event_date'],
+    unique_key=['tz', 'event_type', 'property', 'event_date', 'has_value', 'property_value'],
     indexes=[
         {
             'columns': [
@@ -20,24 +21,27 @@
 with
 
 {% if is_incremental() %}
-affected_days as (
+affected_keys as (
     select distinct
         new_days.tz,
         new_days.event_type,
-        new_days.event_date
+        new_days.event_date,
+        {{ breakdown_columns('new_days') }}
     from ({{ zoned_events('loaded_at >= ' ~ window_start()) }}) as new_days
+    cross join {{ properties_relation() }}
 ),
 
 scoped as (
     select user_days.*
-    from affected_days
-    cross join {{ properties_relation() }}
+    from affected_keys
     inner join {{ ref('int_user_property_days') }} as user_days
         on
-            affected_days.tz = user_days.tz
-            and affected_days.event_type = user_days.event_type
-            and breakdown.property = user_days.property
-            and affected_days.event_date = user_days.event_date
+            affected_keys.tz = user_days.tz
+            and affected_keys.event_type = user_days.event_type
+            and affected_keys.property = user_days.property
+            and affected_keys.has_value = user_days.has_value
+            and affected_keys.property_value = user_days.property_value
+            and affected_keys.event_date = user_days.event_date
 ),
 {% else %}
 scoped as (
