@@ -53,3 +53,16 @@
         {{ breakdown_has_value(events ~ '.properties -> breakdown.property') }} as has_value,
         {{ breakdown_value(events ~ '.properties -> breakdown.property') }} as property_value
 {%- endmacro %}
+
+{# The key columns of the breakdown models, in their grain's order. #}
+{% macro breakdown_keys(with_user=true) -%}
+    {%- set keys = ['tz', 'event_type', 'property', 'has_value', 'property_value', 'event_date'] -%}
+    {{- return(keys + (['user_id'] if with_user else [])) -}}
+{%- endmacro %}
+
+{# `left.k = right.k and ...` over `keys`: a join on a breakdown model's whole key. #}
+{% macro same_keys(left, right, keys) -%}
+    {%- for key in keys %}
+            {{ 'and ' if not loop.first }}{{ left }}.{{ key }} = {{ right }}.{{ key }}
+    {%- endfor %}
+{%- endmacro %}

@@ -72,14 +72,7 @@ final as (
         greatest(counted.loaded_at, stored_rows.loaded_at) as loaded_at
     from counted
     left join {{ this }} as stored_rows
-        on
-            counted.tz = stored_rows.tz
-            and counted.event_type = stored_rows.event_type
-            and counted.property = stored_rows.property
-            and counted.event_date = stored_rows.event_date
-            and counted.has_value = stored_rows.has_value
-            and counted.property_value = stored_rows.property_value
-            and counted.user_id = stored_rows.user_id
+        on {{ same_keys('counted', 'stored_rows', breakdown_keys()) }}
 )
 {% else %}
 final as (

@@ -35,13 +35,7 @@ scoped as (
     select user_days.*
     from affected_keys
     inner join {{ ref('int_user_property_days') }} as user_days
-        on
-            affected_keys.tz = user_days.tz
-            and affected_keys.event_type = user_days.event_type
-            and affected_keys.property = user_days.property
-            and affected_keys.has_value = user_days.has_value
-            and affected_keys.property_value = user_days.property_value
-            and affected_keys.event_date = user_days.event_date
+        on {{ same_keys('affected_keys', 'user_days', breakdown_keys(with_user=false)) }}
 ),
 {% else %}
 scoped as (
