@@ -47,9 +47,9 @@ def active_user_rows(
     rows = run(
         conn,
         "active_users",
+        tz,
         first,
         last,
-        tz=tz,
         window_days=window,
         source=source(types),
         event_types=list(types),

@@ -314,7 +314,12 @@ async def get_dau(stats: StatsDep, event_type: EventTypesParam = None) -> Respon
         stats,
         ("dau", types),
         lambda conn, first, last, _: run(
-            conn, "dau_event_types" if types else "dau", first, last, event_types=list(types)
+            conn,
+            "dau_event_types" if types else "dau",
+            stats.tz,
+            first,
+            last,
+            event_types=list(types),
         ),
     )
     if not freshness.marts_built:
@@ -359,17 +364,18 @@ async def get_retention(
         conn: psycopg.Connection, first: date, last: date, freshness: Freshness
     ) -> list[dict[str, Any]]:
         if start_event or return_event:  # at query time (retention_events.sql)
-            span = (
-                (week_start(first), week_start(last) + timedelta(days=6))
-                if weekly
-                else (
-                    first,
-                    last,
-                )
-            )
             step = 7 if weekly else 1
+            lo, hi = (week_start(first), week_start(last)) if weekly else (first, last)
+            last_day = hi + timedelta(days=step - 1)
             cells = run(
-                conn, "retention_events", *span, periods=periods, step_days=step, **by_events
+                conn,
+                "retention_events",
+                stats.tz,
+                lo,
+                last_day,
+                periods=periods,
+                step_days=step,
+                **by_events,
             )
         elif weekly:
             cells = run(
