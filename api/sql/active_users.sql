@@ -9,7 +9,10 @@
 --         the range, from intermediate.int_user_event_type_days (a day before those 29 days
 --         cannot be a previous day inside any window, so a first day there counts as 31)
 with calendar as (
-    select calendar_day::date as day
+    select
+        calendar_day::date as calendar_date,
+        calendar_day::date - %(window_days)s::int + 1 as window_start,
+        calendar_day::date - 29 as mau_start
     from generate_series(
         %(date_from)s::date, %(date_to)s::date, interval '1 day'
     ) as calendar_day
@@ -17,14 +20,14 @@ with calendar as (
 
 union_days as (
     select distinct
-        type_days.user_id,
-        type_days.event_date
-    from intermediate.int_user_event_type_days as type_days
+        user_id,
+        event_date
+    from intermediate.int_user_event_type_days
     where
         %(source)s::text = 'types'
-        and type_days.tz = %(tz)s
-        and type_days.event_type = any(%(event_types)s::text [])
-        and type_days.event_date between %(date_from)s::date - 29 and %(date_to)s::date
+        and tz = %(tz)s
+        and event_type = any(%(event_types)s::text[])
+        and event_date between %(date_from)s::date - 29 and %(date_to)s::date
 ),
 
 user_gaps as (
@@ -38,30 +41,30 @@ user_gaps as (
 
 gap_rows as (
     select
-        gaps.event_date,
-        gaps.days_since_previous,
-        gaps.active_users
-    from marts.fct_user_day_gaps as gaps
+        event_date,
+        days_since_previous,
+        active_users
+    from marts.fct_user_day_gaps
     where
         %(source)s::text = 'all'
-        and gaps.tz = %(tz)s
-        and gaps.event_date between %(date_from)s::date - 29 and %(date_to)s::date
-    union all
-    select
-        reach.event_date,
-        least(coalesce(reach.event_date - reach.previous_event_date, 31), 31),
-        reach.active_users
-    from marts.fct_event_type_reach as reach
-    where
-        %(source)s::text = 'type'
-        and reach.tz = %(tz)s
-        and reach.event_type = any(%(event_types)s::text [])
-        and reach.event_date between %(date_from)s::date - 29 and %(date_to)s::date
+        and tz = %(tz)s
+        and event_date between %(date_from)s::date - 29 and %(date_to)s::date
     union all
     select
         event_date,
-        least(coalesce(gap, 31), 31),
-        1
+        least(coalesce(event_date - previous_event_date, 31), 31) as days_since_previous,
+        active_users
+    from marts.fct_event_type_reach
+    where
+        %(source)s::text = 'type'
+        and tz = %(tz)s
+        and event_type = any(%(event_types)s::text[])
+        and event_date between %(date_from)s::date - 29 and %(date_to)s::date
+    union all
+    select
+        event_date,
+        least(coalesce(gap, 31), 31) as days_since_previous,
+        1 as active_users
     from user_gaps
 ),
 
@@ -75,21 +78,20 @@ day_gaps as (
 )
 
 select
-    calendar.day,
+    calendar.calendar_date,
     coalesce(sum(day_gaps.active_users) filter (
         where
-        day_gaps.event_date > calendar.day - %(window_days)s
-        and day_gaps.days_since_previous
-        > day_gaps.event_date - (calendar.day - %(window_days)s + 1)
+        day_gaps.event_date >= calendar.window_start
+        and day_gaps.days_since_previous > day_gaps.event_date - calendar.window_start
     ), 0)::bigint as active_users,
     coalesce(sum(day_gaps.active_users) filter (
-        where day_gaps.event_date = calendar.day
+        where day_gaps.event_date = calendar.calendar_date
     ), 0)::bigint as dau,
     coalesce(sum(day_gaps.active_users) filter (
-        where day_gaps.days_since_previous > day_gaps.event_date - (calendar.day - 29)
+        where day_gaps.days_since_previous > day_gaps.event_date - calendar.mau_start
     ), 0)::bigint as mau
 from calendar
 left join day_gaps
-    on day_gaps.event_date between calendar.day - 29 and calendar.day
-group by calendar.day
-order by calendar.day
+    on day_gaps.event_date between calendar.mau_start and calendar.calendar_date
+group by calendar.calendar_date
+order by calendar.calendar_date

@@ -17,7 +17,7 @@ type_totals as (
     from marts.fct_daily_event_types
     where
         tz = %(tz)s
-        and event_type = any(%(event_types)s::text [])
+        and event_type = any(%(event_types)s::text[])
         and event_date between %(date_from)s::date and %(date_to)s::date
     group by event_date
 ),
@@ -28,9 +28,9 @@ distinct_users as (
         count(distinct user_id) as active_users
     from intermediate.int_user_event_type_days
     where
-        cardinality(%(event_types)s::text []) > 1
+        cardinality(%(event_types)s::text[]) > 1
         and tz = %(tz)s
-        and event_type = any(%(event_types)s::text [])
+        and event_type = any(%(event_types)s::text[])
         and event_date between %(date_from)s::date and %(date_to)s::date
     group by event_date
 )

@@ -5,27 +5,27 @@
 -- (in the week) cohort + k. Cohort first days in date_from..date_to. Sparse cells.
 with first_days as (
     select
-        type_days.user_id,
-        type_days.event_date as first_day
-    from intermediate.int_user_event_type_days as type_days
+        user_id,
+        event_date as first_day
+    from intermediate.int_user_event_type_days
     where
         %(start_event)s::text is not null
-        and type_days.tz = %(tz)s
-        and type_days.event_type = %(start_event)s::text
-        and type_days.previous_event_date is null
-        and type_days.event_date between %(date_from)s::date and %(date_to)s::date
+        and tz = %(tz)s
+        and event_type = %(start_event)s::text
+        and previous_event_date is null
+        and event_date between %(date_from)s::date and %(date_to)s::date
     union all
     select
-        first_seen.user_id,
-        first_seen.cohort_date
-    from intermediate.int_user_first_seen as first_seen
+        user_id,
+        cohort_date as first_day
+    from intermediate.int_user_first_seen
     where
         %(start_event)s::text is null
-        and first_seen.tz = %(tz)s
-        and first_seen.cohort_date between %(date_from)s::date and %(date_to)s::date
+        and tz = %(tz)s
+        and cohort_date between %(date_from)s::date and %(date_to)s::date
 ),
 
-cohorts as (
+bucketed as (
     select
         user_id,
         case
@@ -35,35 +35,51 @@ cohorts as (
     from first_days
 ),
 
+-- the days in which a return counts: cohort + step_days up to the end of offset `periods`
+cohorts as (
+    select
+        user_id,
+        cohort,
+        cohort + %(step_days)s::int as returns_from,
+        cohort + %(step_days)s::int * (%(periods)s::int + 1) as returns_until
+    from bucketed
+),
+
+-- the return event's days (no return_event: every active day) after the first cohort
+returns as (
+    select
+        user_id,
+        event_date
+    from intermediate.int_user_event_type_days
+    where
+        %(return_event)s::text is not null
+        and tz = %(tz)s
+        and event_type = %(return_event)s::text
+        and event_date > %(date_from)s::date
+        and event_date < %(date_to)s::date + %(step_days)s::int * (%(periods)s::int + 1)
+    union all
+    select
+        user_id,
+        event_date
+    from intermediate.int_user_days
+    where
+        %(return_event)s::text is null
+        and tz = %(tz)s
+        and event_date > %(date_from)s::date
+        and event_date < %(date_to)s::date + %(step_days)s::int * (%(periods)s::int + 1)
+),
+
 return_days as (
     select
         cohorts.cohort,
         cohorts.user_id,
-        type_days.event_date
+        returns.event_date
     from cohorts
-    inner join intermediate.int_user_event_type_days as type_days
+    inner join returns
         on
-            type_days.tz = %(tz)s
-            and type_days.event_type = %(return_event)s::text
-            and cohorts.user_id = type_days.user_id
-            and type_days.event_date >= cohorts.cohort + %(step_days)s::int
-            and type_days.event_date
-            < cohorts.cohort + %(step_days)s::int * (%(periods)s::int + 1)
-    where %(return_event)s::text is not null
-    union all
-    select
-        cohorts.cohort,
-        cohorts.user_id,
-        user_days.event_date
-    from cohorts
-    inner join intermediate.int_user_days as user_days
-        on
-            user_days.tz = %(tz)s
-            and cohorts.user_id = user_days.user_id
-            and user_days.event_date >= cohorts.cohort + %(step_days)s::int
-            and user_days.event_date
-            < cohorts.cohort + %(step_days)s::int * (%(periods)s::int + 1)
-    where %(return_event)s::text is null
+            cohorts.user_id = returns.user_id
+            and cohorts.returns_from <= returns.event_date
+            and cohorts.returns_until > returns.event_date
 ),
 
 cells as (
