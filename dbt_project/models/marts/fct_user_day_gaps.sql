@@ -4,7 +4,8 @@
 -- A user-day counts in the window [d - w + 1, d] (the users active in the w days ending d)
 -- exactly once when it lies in the window and days_since_previous > event_date - (d - w + 1),
 -- i.e. the user's previous active day lies before the window; so any window of up to 30
--- days ending on any day, events or not, is a sum over at most 30 x 31 rows (api/sql/active_users.sql).
+-- days ending on any day, events or not, is a sum over at most 30 x 31 rows
+-- (api/sql/active_users.sql).
 -- Incremental: the days with an int_user_days row that is new or whose previous day changed
 -- (updated_at since the watermark: a late day rewrites the user's next day) are recomputed.
 {{ config(
