@@ -70,9 +70,13 @@ class RetentionRow(BaseModel):
     cohort: dt.date = Field(
         description="first local day (or the Monday of the first local week) of the users"
     )
-    size: int = Field(description="users whose first-ever event falls in the cohort")
+    size: int = Field(
+        description="users whose first-ever event (with `start_event`: whose first such "
+        "event) falls in the cohort"
+    )
     retained: list[int | None] = Field(
-        description="users active in period cohort+k, k = 0..periods; null if not yet observable"
+        description="users active (with `return_event`: who did it) in period cohort+k, "
+        "k = 0..periods (retained[0] = size); null if not yet observable"
     )
     rate: list[float | None] = Field(
         description="retained[k] / size rounded half away from zero to 4 places"

@@ -127,26 +127,19 @@ class Activity:
         cohorts: dict[date, set[str]] = defaultdict(set)
         for user, day in first.items():
             cohorts[bucket(day)].add(user)
-        rows = []
+
+        def retained(members: set[str], cohort: date) -> list[int | None]:
+            later = (cohort + timedelta(days=k * step) for k in range(1, periods + 1))
+            return [len(members)] + [
+                None if begins > self.latest else len(members & returning.get(begins, set()))
+                for begins in later
+            ]
+
+        answer = []
         for cohort in sorted(c for c in cohorts if bucket(start) <= c <= bucket(end)):
-            members = cohorts[cohort]
-            retained: list[int | None] = [len(members)]
-            rates: list[float | None] = [1.0]
-            for k in range(1, periods + 1):
-                begins = cohort + timedelta(days=k * step)
-                if begins > self.latest:
-                    retained.append(None)
-                    rates.append(None)
-                    continue
-                count = len(members & returning.get(begins, set()))
-                retained.append(count)
-                rates.append(rounded(count, len(members)))
-            rows.append(
-                {
-                    "cohort": cohort.isoformat(),
-                    "size": len(members),
-                    "retained": retained,
-                    "rate": rates,
-                }
+            size, counts = len(cohorts[cohort]), retained(cohorts[cohort], cohort)
+            rates = [None if count is None else rounded(count, size) for count in counts]
+            answer.append(
+                {"cohort": cohort.isoformat(), "size": size, "retained": counts, "rate": rates}
             )
-        return rows
+        return answer

@@ -45,6 +45,14 @@ def refresh(settings: Settings, *, full_refresh: bool = False) -> None:
     assert result.success, result.errors
 
 
+@pytest.fixture
+def history(marts: psycopg.Connection, settings: Settings) -> psycopg.Connection:
+    """HISTORY loaded and the marts built."""
+    write(marts, events(HISTORY))
+    refresh(settings)
+    return marts
+
+
 def body(client: TestClient, url: str) -> dict[str, Any]:
     reply = client.get(url)
     assert reply.status_code == 200, reply.text
@@ -52,11 +60,7 @@ def body(client: TestClient, url: str) -> dict[str, Any]:
     return answer
 
 
-def test_dau_of_event_types(
-    marts: psycopg.Connection, settings: Settings, client: TestClient
-) -> None:
-    write(marts, events(HISTORY))
-    refresh(settings)
+def test_dau_of_event_types(history: psycopg.Connection, client: TestClient) -> None:
     span = "from=2026-04-06&to=2026-04-09"
     one = body(client, f"/stats/dau?{span}&event_type=purchase")
     assert one["meta"]["event_type"] == ["purchase"]
@@ -91,10 +95,8 @@ def test_dau_of_event_types(
 
 
 def test_retention_by_start_and_return_event(
-    marts: psycopg.Connection, settings: Settings, client: TestClient
+    history: psycopg.Connection, client: TestClient
 ) -> None:
-    write(marts, events(HISTORY))
-    refresh(settings)
     span = "from=2026-04-01&to=2026-04-30"
     got = body(
         client, f"/stats/retention?{span}&periods=3&start_event=signup&return_event=purchase"
@@ -236,10 +238,9 @@ def test_openapi_describes_the_filters(marts: psycopg.Connection, client: TestCl
 
 
 def test_filtered_answers_are_cached_per_refresh(
-    marts: psycopg.Connection, settings: Settings
+    history: psycopg.Connection, settings: Settings
 ) -> None:
-    write(marts, events(HISTORY))
-    refresh(settings)
+    marts = history
     cached = settings.model_copy(update={"read_cache_seconds": 60})
     base = "/stats/active-users?from=2026-04-06&to=2026-04-06&window=7"
     with TestClient(create_app(cached)) as cached_client:
