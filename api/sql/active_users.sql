@@ -1,18 +1,18 @@
 -- Distinct users active in the %(window_days)s days ending each day of the range, with the
 -- day's active users (window 1) and the 30 days' (MAU), ascending, every day included.
--- From day gaps (days since the user's previous active day, 31 = first day or 31 or more):
--- a user-day counts in the window [d - w + 1, d] exactly once when it lies in it and
--- days_since_previous > event_date - (d - w + 1). `source` picks the users counted:
+-- From day gaps (days since the user's previous active day g, 31 = first day or 31 or more):
+-- a user-day x counts in the window [d - w + 1, d] exactly once when it lies in it and its
+-- previous day lies before it, i.e. for the days d from x + greatest(0, w - g) to x + w - 1.
+-- So each row adds its users on the first of those days and takes them off the day after the
+-- last, and a running sum over the days gives every window: linear in the rows read, which
+-- are the 29 days before the range and the range (earlier rows add and take off before it).
+-- `source` picks the users counted:
 --   all   every user: marts.fct_user_day_gaps
 --   type  users with the one type in event_types: marts.fct_event_type_reach
---   types users with any of several types: their days in the 29 days before the range and
---         the range, from intermediate.int_user_event_type_days (a day before those 29 days
---         cannot be a previous day inside any window, so a first day there counts as 31)
+--   types users with any of several types: their days in those days, from
+--         intermediate.int_user_event_type_days (a first day there counts as 31)
 with calendar as (
-    select
-        calendar_day::date as calendar_date,
-        calendar_day::date - %(window_days)s::int + 1 as window_start,
-        calendar_day::date - 29 as mau_start
+    select calendar_day::date as calendar_date
     from generate_series(
         %(date_from)s::date, %(date_to)s::date, interval '1 day'
     ) as calendar_day
@@ -75,23 +75,85 @@ day_gaps as (
         sum(active_users) as active_users
     from gap_rows
     group by event_date, days_since_previous
+),
+
+-- (day, change of the window's users, of the day's, of the 30 days'); every day of the range
+changes as (
+    select
+        event_date + greatest(0, %(window_days)s::int - days_since_previous) as change_date,
+        active_users as window_change,
+        0 as dau_change,
+        0 as mau_change
+    from day_gaps
+    union all
+    select
+        event_date + %(window_days)s::int as change_date,
+        -active_users as window_change,
+        0 as dau_change,
+        0 as mau_change
+    from day_gaps
+    union all
+    select
+        event_date as change_date,
+        0 as window_change,
+        active_users as dau_change,
+        0 as mau_change
+    from day_gaps
+    union all
+    select
+        event_date + 1 as change_date,
+        0 as window_change,
+        -active_users as dau_change,
+        0 as mau_change
+    from day_gaps
+    union all
+    select
+        event_date + greatest(0, 30 - days_since_previous) as change_date,
+        0 as window_change,
+        0 as dau_change,
+        active_users as mau_change
+    from day_gaps
+    union all
+    select
+        event_date + 30 as change_date,
+        0 as window_change,
+        0 as dau_change,
+        -active_users as mau_change
+    from day_gaps
+    union all
+    select
+        calendar_date as change_date,
+        0 as window_change,
+        0 as dau_change,
+        0 as mau_change
+    from calendar
+),
+
+daily_changes as (
+    select
+        change_date,
+        sum(window_change) as window_change,
+        sum(dau_change) as dau_change,
+        sum(mau_change) as mau_change
+    from changes
+    group by change_date
+),
+
+running as (
+    select
+        change_date,
+        sum(window_change) over by_day as active_users,
+        sum(dau_change) over by_day as dau,
+        sum(mau_change) over by_day as mau
+    from daily_changes
+    window by_day as (order by change_date)
 )
 
 select
-    calendar.calendar_date,
-    coalesce(sum(day_gaps.active_users) filter (
-        where
-        day_gaps.event_date >= calendar.window_start
-        and day_gaps.days_since_previous > day_gaps.event_date - calendar.window_start
-    ), 0)::bigint as active_users,
-    coalesce(sum(day_gaps.active_users) filter (
-        where day_gaps.event_date = calendar.calendar_date
-    ), 0)::bigint as dau,
-    coalesce(sum(day_gaps.active_users) filter (
-        where day_gaps.days_since_previous > day_gaps.event_date - calendar.mau_start
-    ), 0)::bigint as mau
-from calendar
-left join day_gaps
-    on day_gaps.event_date between calendar.mau_start and calendar.calendar_date
-group by calendar.calendar_date
-order by calendar.calendar_date
+    change_date,
+    active_users::bigint as active_users,
+    dau::bigint as dau,
+    mau::bigint as mau
+from running
+where change_date between %(date_from)s::date and %(date_to)s::date
+order by change_date
