@@ -867,7 +867,7 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
     seconds = 3 if args.quick else 10
     out: dict[str, Any] = {"seconds_per_run": seconds, "api_workers": args.api_workers}
     endpoints = ["dau", "top-events", "retention-day", "retention-week"]
-    url = start_api(env, args.api_workers, port=8766, EVENTMART_READ_KEYS=READ_KEY)
+    url = start_api(env, args.api_workers, port=args.port_base + 1, EVENTMART_READ_KEYS=READ_KEY)
     for endpoint in endpoints + FILTER_ENDPOINTS:  # the mix below: the first four only
         figures = wrk_run(url, read_paths(endpoint, 500, args.seed), 4, seconds)
         for key, value in figures.items():
@@ -885,7 +885,7 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
     sample = httpx2.get(url + mixed[0], headers=AUTH, timeout=10).content
     stop(env.children.pop())
     ceiling = serve_peer(
-        env, "tests.peers.ceiling:create_ceiling_app", args.api_workers, 8769, sample
+        env, "tests.peers.ceiling:create_ceiling_app", args.api_workers, args.port_base + 4, sample
     )
     figures = wrk_run(ceiling, mixed, 32, seconds)
     out["ceiling_c32_req_per_s"] = figures["req_per_s"]
@@ -895,7 +895,7 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
     cold = start_api(
         env,
         args.api_workers,
-        port=8768,
+        port=args.port_base + 3,
         EVENTMART_READ_CACHE_SECONDS="0",
         EVENTMART_READ_CACHE_ENTRIES="0",
         EVENTMART_READ_KEYS=READ_KEY,
@@ -1188,6 +1188,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--api-workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--rq-workers", type=int, default=2, help="RQ worker processes")
     parser.add_argument("--redis-db", type=int, default=14, help="scratch Redis DB number")
+    parser.add_argument(
+        "--port-base", type=int, default=8765, help="the reads stage's APIs listen from here +1"
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--writer-chunk", type=int, default=10_000, help="rows per writer call")
     parser.add_argument("--refresh-interval", type=int, default=15, help="scheduler seconds")

@@ -24,7 +24,28 @@ affected_pairs as (
     group by {{ partition | join(', ') }}
 ),
 
--- the stored rows of those partitions from the anchor (the last one before first_day) on
+-- where each partition's stored rows are read from: the anchor (its last stored day before
+-- first_day), computed once per partition through the unique index (materialized: else the
+-- planner evaluates it once per stored row it joins)
+anchored_pairs as materialized (
+    select
+        affected_pairs.*,
+        coalesce(
+            (
+                select max(anchor.event_date)
+                from {{ this }} as anchor
+                where
+                    {%- for key in partition %}
+                    anchor.{{ key }} = affected_pairs.{{ key }}
+                    and {% endfor -%}
+                    anchor.event_date < affected_pairs.first_day
+            ),
+            affected_pairs.first_day
+        ) as read_from
+    from affected_pairs
+),
+
+-- the stored rows of those partitions from the anchor on
 stored as (
     select
         {%- for key in partition %}
@@ -34,25 +55,14 @@ stored as (
         existing_rows.events,
         existing_rows.loaded_at,
         existing_rows.previous_event_date,
-        existing_rows.event_date >= affected_pairs.first_day as may_change
-    from affected_pairs
+        existing_rows.event_date >= anchored_pairs.first_day as may_change
+    from anchored_pairs
     inner join {{ this }} as existing_rows
         on
             {%- for key in partition %}
-            affected_pairs.{{ key }} = existing_rows.{{ key }}
+            anchored_pairs.{{ key }} = existing_rows.{{ key }}
             and {% endfor -%}
-            existing_rows.event_date >= coalesce(
-                (
-                    select max(anchor.event_date)
-                    from {{ this }} as anchor
-                    where
-                        {%- for key in partition %}
-                        anchor.{{ key }} = affected_pairs.{{ key }}
-                        and {% endfor -%}
-                        anchor.event_date < affected_pairs.first_day
-                ),
-                affected_pairs.first_day
-            )
+            existing_rows.event_date >= anchored_pairs.read_from
 ),
 
 combined as (

@@ -11,13 +11,14 @@
       leaves a zone half built;
     - a run that built every watermarked model successfully from scratch (or the first build)
       records the settings in marts.refresh_settings (`record_reporting_settings`).
-  The fingerprint ignores order (the first zone is only the read API's default).
+  The fingerprint ignores order (the first zone is only the read API's default): both lists
+  sorted by code point, as jobs/refresh.py `reporting_fingerprint` sorts them.
 #}
 
 {% macro reporting_fingerprint() -%}
     {{- return(
-        'timezones=' ~ (reporting_zones() | sort | join(','))
-        ~ ';breakdown_properties=' ~ (breakdown_properties() | sort | join(','))
+        'timezones=' ~ (reporting_zones() | sort(case_sensitive=true) | join(','))
+        ~ ';breakdown_properties=' ~ (breakdown_properties() | sort(case_sensitive=true) | join(','))
     ) -}}
 {%- endmacro %}
 

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from core.settings import Settings
-from jobs.refresh import run_dbt
+from jobs.refresh import reporting_settings_changed, run_dbt
 from tests.integration.marts_support import (
     MART_TABLES,
     Event,
@@ -47,8 +47,12 @@ def restore_reporting_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+# mixed case: the refresh (Python) and dbt (Jinja) must sort them alike
+PROPERTIES = ["utm_source", "Zebra", "$browser"]
+
+
 def zoned(settings: Settings, zones: list[str]) -> Settings:
-    return settings.model_copy(update={"timezones": zones})
+    return settings.model_copy(update={"timezones": zones, "breakdown_properties": PROPERTIES})
 
 
 @pytest.fixture
@@ -126,7 +130,7 @@ def zoned_history(seed: int = 18) -> list[list[Event]]:
     slices[3].extend(e for e in edges if e.utc().month > 6)
     for i in range(20):  # their first-ever event comes last
         user = f"late-starter-{i}"
-        autumn = datetime(2026, 10, 26 + i % 10, 3, tzinfo=UTC)
+        autumn = datetime(2026, 10, 25, 3, tzinfo=UTC) + timedelta(days=i % 10)
         slices[1].extend(
             Event(f"ls-{i}-{k}", user, "page_view", (autumn + timedelta(hours=k * 7)).isoformat())
             for k in range(3)
@@ -221,10 +225,13 @@ def test_a_zone_added_later_is_built_at_the_next_refresh(
     utc_only = zoned(settings, ["UTC"])
     refresh(utc_only)
     assert zones_in(marts) == {table: {"UTC"} for table in MART_TABLES}
+    # what dbt recorded is what the refresh compares with
+    more = zoned(settings, ["UTC", "Asia/Kathmandu"])
+    assert not reporting_settings_changed(marts, utc_only)
+    assert reporting_settings_changed(marts, more)
     write(marts, slices[2])
 
     # a plain dbt run for the new list stops before building anything, saying why
-    more = zoned(settings, ["UTC", "Asia/Kathmandu"])
     errors = run_dbt(more, "run")
     assert errors and "reporting settings" in " ".join(errors), errors
     assert zones_in(marts) == {table: {"UTC"} for table in MART_TABLES}

@@ -20,6 +20,9 @@ with
 
 {{ new_event_counts(['tz', 'event_type', 'user_id', 'event_date']) }},
 
-{{ previous_day_rows(['tz', 'event_type', 'user_id'], ['tz', 'event_type', 'user_id', 'event_date']) }}
+{{ previous_day_rows(
+    ['tz', 'event_type', 'user_id'],
+    ['tz', 'event_type', 'user_id', 'event_date'],
+) }}
 
 select * from final
