@@ -248,7 +248,9 @@ def test_openapi_documents_trends(client: TestClient) -> None:
     assert set(row["required"]) == {"date", "bucket", "value", "events", "users"}
 
 
-def test_trends_need_a_read_key(settings: Settings, marts: psycopg.Connection, redis_conn: Any):
+def test_trends_need_a_read_key(
+    settings: Settings, marts: psycopg.Connection, redis_conn: Any
+) -> None:
     keyed = settings.model_copy(update={"read_keys": ["read-1"], "write_keys": ["write-1"]})
     path = "/stats/trends?event_type=page_view&breakdown=path&from=2026-01-01&to=2026-01-01"
     with TestClient(create_app(keyed)) as client:
