@@ -12,6 +12,9 @@ class StatsMeta(BaseModel):
 
     date_from: dt.date = Field(alias="from", description="first date of the range (inclusive)")
     to: dt.date = Field(description="last date of the range (inclusive)")
+    tz: str = Field(
+        description="the IANA zone whose local calendar days the dates are (`tz` parameter)"
+    )
     refreshed_at: dt.datetime | None = Field(
         description="end of the last successful mart refresh; null before the first"
     )
@@ -32,8 +35,8 @@ class RetentionMeta(StatsMeta):
 
 class DauRow(BaseModel):
     date: dt.date
-    active_users: int = Field(description="distinct users with an event that UTC date")
-    events: int = Field(description="events that UTC date")
+    active_users: int = Field(description="distinct users with an event that local date")
+    events: int = Field(description="events that local date")
 
 
 class TopEventRow(BaseModel):
@@ -43,7 +46,9 @@ class TopEventRow(BaseModel):
 
 
 class RetentionRow(BaseModel):
-    cohort: dt.date = Field(description="first day (or Monday of the first ISO week) of users")
+    cohort: dt.date = Field(
+        description="first local day (or the Monday of the first local week) of the users"
+    )
     size: int = Field(description="users whose first-ever event falls in the cohort")
     retained: list[int | None] = Field(
         description="users active in period cohort+k, k = 0..periods; null if not yet observable"
