@@ -785,6 +785,26 @@ end
 """
 
 
+BASE_QUERIES = {  # endpoint -> its request, `{range}` = from=...&to=...[&tz=...]
+    "dau": "/stats/dau?{range}",
+    "top-events": "/stats/top-events?{range}&limit=10",
+    "retention-day": "/stats/retention?{range}&period=day&periods=7",
+    "retention-week": "/stats/retention?{range}&period=week&periods=4",
+}
+FILTER_QUERIES = {  # rolling windows and event-type filters (docs/api.md#active-users)
+    "active-users-7": "/stats/active-users?{range}&window=7",
+    "active-users-30": "/stats/active-users?{range}&window=30",
+    "active-users-7-purchase": "/stats/active-users?{range}&window=7&event_type=purchase",
+    "dau-purchase": "/stats/dau?{range}&event_type=purchase",
+    "dau-purchase-signup": "/stats/dau?{range}&event_type=purchase&event_type=signup",
+    "retention-signup-purchase": (
+        "/stats/retention?{range}&period=day&periods=7&start_event=signup&return_event=purchase"
+    ),
+}
+READ_QUERIES = {**BASE_QUERIES, **FILTER_QUERIES}
+FILTER_ENDPOINTS = list(FILTER_QUERIES)  # read in the default zone, cached and cold
+
+
 def read_paths(endpoint: str, count: int, seed: int, tz: str | None = None) -> list[str]:
     """Random realistic ranges (7/30/90 days) inside the data's last 90 days (local dates of
     `tz`, which the paths then name; None: the default zone)."""
@@ -796,14 +816,7 @@ def read_paths(endpoint: str, count: int, seed: int, tz: str | None = None) -> l
         end = today - timedelta(days=rng.randrange(0, 90 - days + 1))
         start = end - timedelta(days=days - 1)
         query = f"from={start}&to={end}" + ("" if tz is None else f"&tz={tz}")
-        if endpoint == "retention-day":
-            paths.append(f"/stats/retention?{query}&period=day&periods=7")
-        elif endpoint == "retention-week":
-            paths.append(f"/stats/retention?{query}&period=week&periods=4")
-        elif endpoint == "top-events":
-            paths.append(f"/stats/top-events?{query}&limit=10")
-        else:
-            paths.append(f"/stats/dau?{query}")
+        paths.append(READ_QUERIES[endpoint].format(range=query))
     return paths
 
 
@@ -855,7 +868,7 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
     out: dict[str, Any] = {"seconds_per_run": seconds, "api_workers": args.api_workers}
     endpoints = ["dau", "top-events", "retention-day", "retention-week"]
     url = start_api(env, args.api_workers, port=args.port_base + 1, EVENTMART_READ_KEYS=READ_KEY)
-    for endpoint in endpoints:
+    for endpoint in endpoints + FILTER_ENDPOINTS:  # the mix below: the first four only
         figures = wrk_run(url, read_paths(endpoint, 500, args.seed), 4, seconds)
         for key, value in figures.items():
             out[f"{endpoint}_{key}"] = value
@@ -892,6 +905,10 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
             figures = wrk_run(cold, read_paths(endpoint, 500, args.seed, tz), 4, seconds)
             for key in ("req_per_s", "p50_ms", "p95_ms", "errors"):
                 out[f"cold_{endpoint}{label}_{key}"] = figures[key]
+    for endpoint in FILTER_ENDPOINTS:
+        figures = wrk_run(cold, read_paths(endpoint, 500, args.seed), 4, seconds)
+        for key in ("req_per_s", "p50_ms", "p95_ms", "errors"):
+            out[f"cold_{endpoint}_{key}"] = figures[key]
     stop(env.children.pop())
     return out
 

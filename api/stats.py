@@ -22,6 +22,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.types import Scope
 
 from api.deps import ReadCacheDep, ReadPoolDep, SettingsDep
+from api.event_filters import EventTypesParam, ReturnEventParam, StartEventParam, distinct_types
 from api.read_cache import ReadCache
 from api.stats_models import DauResponse, RetentionResponse, TopEventsResponse
 from api.stats_render import Prepared, meta, prepare_csv, prepare_json, prepare_table
@@ -329,25 +330,38 @@ def respond(
     return render()
 
 
-def stats_route(path: str, model: type, summary: str) -> Callable[[Callable[..., Any]], Any]:
-    """A GET /stats route: JSON (`model`) or CSV, documented alike."""
-    return router.get(path, response_model=model, responses=CSV_DOC, summary=summary)
+def stats_route(
+    path: str, model: type, summary: str, on: APIRouter = router
+) -> Callable[[Callable[..., Any]], Any]:
+    """A GET /stats route (of `on`, a router with the /stats prefix): JSON (`model`) or CSV,
+    documented alike."""
+    return on.get(path, response_model=model, responses=CSV_DOC, summary=summary)
 
 
 StatsDep = Annotated[StatsQuery, Depends(stats_query)]
 
 
 @stats_route("/dau", DauResponse, "Daily active users and events for every date in the range")
-async def get_dau(stats: StatsDep) -> Response:
+async def get_dau(stats: StatsDep, event_type: EventTypesParam = None) -> Response:
+    types = distinct_types(event_type)  # none: every event (dau.sql); else dau_event_types.sql
     freshness, start, end, rows = await read_marts(
         stats,
-        ("dau",),
-        lambda conn, first, last, _: run(conn, "dau", stats.tz, first, last),
+        ("dau", types),
+        lambda conn, first, last, _: run(
+            conn,
+            "dau_event_types" if types else "dau",
+            stats.tz,
+            first,
+            last,
+            event_types=list(types),
+        ),
     )
     if not freshness.marts_built:
         rows = [(start + timedelta(days=i), 0, 0) for i in range((end - start).days + 1)]
     columns = ("date", "active_users", "events")
-    return respond(stats, freshness, start, end, prepare_table(columns, rows, stats.csv_out))
+    prepared = prepare_table(columns, rows, stats.csv_out)
+    extra = {"event_type": list(types)} if types else {}
+    return respond(stats, freshness, start, end, prepared, **extra)
 
 
 @stats_route(
@@ -378,13 +392,30 @@ async def get_retention(
     stats: StatsDep,
     period: Annotated[Literal["day", "week"], Query(description="cohort granularity")] = "day",
     periods: Annotated[int, Query(ge=0, le=366, description="offsets 0..periods")] = 7,
+    start_event: StartEventParam = None,
+    return_event: ReturnEventParam = None,
 ) -> Response:
     weekly = period == "week"
+    by_events = {"start_event": start_event, "return_event": return_event}
 
     def fetch(
         conn: psycopg.Connection, first: date, last: date, freshness: Freshness
     ) -> list[dict[str, Any]]:
-        if weekly:
+        if start_event or return_event:  # at query time (retention_events.sql)
+            step = 7 if weekly else 1
+            lo, hi = (week_start(first), week_start(last)) if weekly else (first, last)
+            last_day = hi + timedelta(days=step - 1)
+            cells = run(
+                conn,
+                "retention_events",
+                stats.tz,
+                lo,
+                last_day,
+                periods=periods,
+                step_days=step,
+                **by_events,
+            )
+        elif weekly:
             cells = run(
                 conn,
                 "retention_weekly",
@@ -398,7 +429,7 @@ async def get_retention(
         latest = freshness.latest_in(stats.tz)
         return build_retention(cells, periods, 7 if weekly else 1, latest)
 
-    key = ("retention", period, periods)
+    key = ("retention", period, periods, start_event, return_event)
     freshness, start, end, data = await read_marts(stats, key, fetch)
     if stats.csv_out:
         long_rows = (
@@ -409,4 +440,5 @@ async def get_retention(
         prepared = prepare_csv(("cohort", "size", "period", "retained", "rate"), long_rows)
     else:
         prepared = prepare_json(data)
-    return respond(stats, freshness, start, end, prepared, period=period, periods=periods)
+    given = {name: value for name, value in by_events.items() if value is not None}
+    return respond(stats, freshness, start, end, prepared, period=period, periods=periods, **given)

@@ -33,6 +33,27 @@ class RetentionMeta(StatsMeta):
     periods: int = Field(description="offsets 0..periods are reported")
 
 
+class DauMeta(StatsMeta):
+    event_type: list[str] = Field(
+        default_factory=list,
+        description="the event types counted (`event_type=`); present only when filtered",
+    )
+
+
+class ActiveUsersMeta(StatsMeta):
+    window: int = Field(description="days per window (`window=`: 1, 7, 28 or 30)")
+    event_type: list[str] = Field(description="the event types counted; empty: every event")
+
+
+class RetentionEventsMeta(RetentionMeta):
+    start_event: str | None = Field(
+        default=None, description="the cohort event (`start_event=`); present only when given"
+    )
+    return_event: str | None = Field(
+        default=None, description="the return event (`return_event=`); present only when given"
+    )
+
+
 class DauRow(BaseModel):
     date: dt.date
     active_users: int = Field(description="distinct users with an event that local date")
@@ -49,17 +70,36 @@ class RetentionRow(BaseModel):
     cohort: dt.date = Field(
         description="first local day (or the Monday of the first local week) of the users"
     )
-    size: int = Field(description="users whose first-ever event falls in the cohort")
+    size: int = Field(
+        description="users whose first-ever event (with `start_event`: whose first such "
+        "event) falls in the cohort"
+    )
     retained: list[int | None] = Field(
-        description="users active in period cohort+k, k = 0..periods; null if not yet observable"
+        description="users active (with `return_event`: who did it) in period cohort+k, "
+        "k = 0..periods (retained[0] = size); null if not yet observable"
     )
     rate: list[float | None] = Field(
         description="retained[k] / size rounded half away from zero to 4 places"
     )
 
 
+class ActiveUsersRow(BaseModel):
+    date: dt.date
+    active_users: int = Field(description="distinct users active in the `window` days ending date")
+    dau: int = Field(description="distinct users active on date")
+    mau: int = Field(description="distinct users active in the 30 days ending date")
+    stickiness: float | None = Field(
+        description="dau / mau rounded half away from zero to 4 places; null when mau = 0"
+    )
+
+
+class ActiveUsersResponse(BaseModel):
+    meta: ActiveUsersMeta
+    data: list[ActiveUsersRow]
+
+
 class DauResponse(BaseModel):
-    meta: StatsMeta
+    meta: DauMeta
     data: list[DauRow]
 
 
@@ -69,5 +109,5 @@ class TopEventsResponse(BaseModel):
 
 
 class RetentionResponse(BaseModel):
-    meta: RetentionMeta
+    meta: RetentionEventsMeta
     data: list[RetentionRow]
