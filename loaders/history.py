@@ -160,14 +160,14 @@ class _Reader(threading.Thread):
 
     def run(self) -> None:
         sources, chunk_size, received_at, max_future_skew = self._args
-        judge = None
+        judge = None  # started with the first row the column forms cannot clear
         try:
-            judge = Judge(received_at, max_future_skew)
             for index, chunk in _chunks(sources, chunk_size):
                 cleared = clear_chunk(chunk, received_at, max_future_skew)
                 read, consumed = chunk.read, chunk.bytes_consumed
                 del chunk
                 if cleared.rows:
+                    judge = judge or Judge(received_at, max_future_skew)
                     judge.submit(cleared.rows)
                 if not self._hand_over(self._first_part(cleared, index, consumed, read)):
                     return
@@ -219,13 +219,14 @@ class _Reader(threading.Thread):
             or sum(w.size for w in self._waiting) > WAITING_BYTES
         )
 
-    def _finish_waiting(self, judge: Judge, *, drain: bool = False) -> bool:
+    def _finish_waiting(self, judge: Judge | None, *, drain: bool = False) -> bool:
         """Hand over the waiting chunks whose verdict is in, waiting for one while too much
         waits, or for all of them when `drain`; False once told to stop."""
         while self._waiting:
             head = self._waiting[0]
             verdict = None
             if head.rest.rows:
+                assert judge is not None  # it has this chunk's rows
                 verdict = judge.verdict(block=drain or self._full())
                 if verdict is None:
                     return True
