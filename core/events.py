@@ -25,6 +25,7 @@ REQUIRED_TEXT_FIELDS: tuple[tuple[str, int], ...] = (
 )
 NUL = "\x00"
 REPLACEMENT = "\ufffd"
+EMPTY: dict[str, Any] = {}  # shared, never changed
 
 # YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM]; a space may stand for T (RFC 3339 §5.6 note).
 TIMESTAMP_PATTERN = re.compile(
@@ -267,13 +268,16 @@ def validate_event(
 # can only send a valid value the long way, never decide a row on its own.
 
 
-def _resuming_map(func: Any, values: list[Any], errors: type[Exception]) -> list[Any]:
-    """`func` over `values` in one C-level pass resumed after each error; None where it raised."""
+def _resuming_map(
+    func: Any, values: list[Any], errors: type[Exception], then: Any = None
+) -> list[Any]:
+    """`func` (then `then`) over `values` in one C-level pass resumed after each error; None
+    where `func` raised. `then` takes each result as it comes (nothing else holds it)."""
     out: list[Any] = []
     remaining = iter(values)
     while True:
         try:
-            out.extend(map(func, remaining))
+            out.extend(map(func, remaining) if then is None else map(then, map(func, remaining)))
             return out
         except errors:
             out.append(None)
@@ -321,23 +325,29 @@ def clear_properties(values: list[Any]) -> tuple[list[str], set[int]]:
 
     Cleared: `None` (`{}`), or an object that orjson encodes with at most `MAX_PROPERTIES_DEPTH`
     brackets (so no depth walk), no `\\u0000` escape (so no NUL replacement) and within
-    `MAX_PROPERTIES_BYTES`: the rule then returns orjson's encoding as it is."""
+    `MAX_PROPERTIES_BYTES`: the rule then returns orjson's encoding as it is. The checks read
+    the decoded text (each encoding is decoded at once: orjson's bytes keep spare room):
+    brackets and escapes are ASCII, and a text of n characters has at most 4n UTF-8 bytes."""
     unclear: set[int] = set()
     if not set(map(type, values)) <= {dict, type(None)}:
         unclear = {i for i, v in enumerate(values) if v is not None and type(v) is not dict}
-    objects = [{} if v is None or i in unclear else v for i, v in enumerate(values)]
-    done: list[bytes] = _resuming_map(orjson.dumps, objects, orjson.JSONEncodeError)
-    if None in done:  # orjson could not encode it (e.g. too deep): the rule says why
-        unclear |= {i for i, e in enumerate(done) if e is None}
-        done = [b"{}" if e is None else e for e in done]
-    count: Any = bytes.count
-    brackets = list(map(add, map(count, done, repeat(b"{")), map(count, done, repeat(b"["))))
+    objects = [EMPTY if v is None or i in unclear else v for i, v in enumerate(values)]
+    texts: list[str] = _resuming_map(orjson.dumps, objects, orjson.JSONEncodeError, bytes.decode)
+    if None in texts:  # orjson could not encode it (e.g. too deep): the rule says why
+        unclear |= {i for i, t in enumerate(texts) if t is None}
+        texts = ["{}" if t is None else t for t in texts]
+    count: Any = str.count
+    brackets = list(map(add, map(count, texts, repeat("{")), map(count, texts, repeat("["))))
     if brackets and max(brackets) > MAX_PROPERTIES_DEPTH:
         unclear |= {i for i, n in enumerate(brackets) if n > MAX_PROPERTIES_DEPTH}
     # Each encoding starts with `{` and ends with `}`: joining them forms no new escape.
-    if b"\\u0000" in b"".join(done):
-        unclear |= {i for i, e in enumerate(done) if b"\\u0000" in e}
-    lengths = list(map(len, done))
-    if lengths and max(lengths) > MAX_PROPERTIES_BYTES:
-        unclear |= {i for i, n in enumerate(lengths) if n > MAX_PROPERTIES_BYTES}
-    return list(map(bytes.decode, done)), unclear
+    if "\\u0000" in "".join(texts):
+        unclear |= {i for i, t in enumerate(texts) if "\\u0000" in t}
+    lengths = list(map(len, texts))
+    if lengths and max(lengths) > MAX_PROPERTIES_BYTES // 4:
+        unclear |= {
+            i
+            for i, n in enumerate(lengths)
+            if n > MAX_PROPERTIES_BYTES // 4 and len(texts[i].encode()) > MAX_PROPERTIES_BYTES
+        }
+    return texts, unclear

@@ -38,7 +38,7 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_CHUNK_SIZE = 20_000
 DEFAULT_REJECTS = Path("eventmart-rejects.jsonl")
-QUEUED_CHUNKS = 2  # validated chunks waiting for the writer: bounds memory
+QUEUED_CHUNKS = 1  # validated chunks waiting for the writer: bounds memory
 # What may wait for the judge's verdict before the reader waits too (rows' text bytes).
 WAITING_CHUNKS = 16
 WAITING_BYTES = 16 * 1024 * 1024
