@@ -539,11 +539,11 @@ def watch_peak_rss(child: subprocess.Popen[bytes], peaks: dict[int, int]) -> Non
     """
     while child.poll() is None:
         pids = [child.pid]
-        with contextlib.suppress(OSError):
-            pids += [
-                int(p)
-                for p in Path(f"/proc/{child.pid}/task/{child.pid}/children").read_text().split()
-            ]
+        # Each thread's children are listed under its own task (the judge process is
+        # started by the reader thread).
+        for task in Path(f"/proc/{child.pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                pids += [int(p) for p in (task / "children").read_text().split()]
         for pid in pids:
             with contextlib.suppress(OSError, ValueError, StopIteration):
                 status = Path(f"/proc/{pid}/status").read_text()
