@@ -664,7 +664,7 @@ def stage_loader(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str,
         child = spawn(env, "load", str(path), "--rejects", str(rejects))
         peak = tree_peak_rss(child)
         seconds = time.perf_counter() - start
-        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the loader reaps its judge
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # and any child it reaped
         env.children.remove(child)
         if child.returncode != 0:
             log = ".eventmart/bench-load.log"

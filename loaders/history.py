@@ -13,7 +13,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -27,11 +26,10 @@ import structlog
 
 from core.db import connect
 from core.settings import Settings
-from loaders.judge import Judge
 from loaders.progress import LoadProgress
 from loaders.readers import READERS, Chunk, Reject
 from loaders.sources import Format, LoadError, Source, open_source, resolve_sources
-from loaders.validate import Cleared, ValidColumns, clear_chunk, complete
+from loaders.validate import ChunkValidator, ValidColumns
 from loaders.writer import write_events
 
 log = structlog.get_logger(__name__)
@@ -39,9 +37,6 @@ log = structlog.get_logger(__name__)
 DEFAULT_CHUNK_SIZE = 20_000
 DEFAULT_REJECTS = Path("eventmart-rejects.jsonl")
 QUEUED_CHUNKS = 1  # validated chunks waiting for the writer: bounds memory
-# What may wait for the judge's verdict before the reader waits too (rows' text bytes).
-WAITING_CHUNKS = 16
-WAITING_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -109,21 +104,6 @@ class _Validated:
     bytes_consumed: int
 
 
-@dataclass(slots=True)
-class _Waiting:
-    """The rows of a chunk that wait: for the judge's verdict, for an earlier chunk's (the
-    rejects file is in input order), or held back behind a waiting row's event_id."""
-
-    rest: Cleared  # those rows only
-    ids: set[str]  # their event_ids: a later copy must not be written before them
-    source_index: int
-    bytes_consumed: int
-
-    @property
-    def size(self) -> int:
-        return sum(map(len, self.rest.texts))
-
-
 def _chunks(sources: list[Source], chunk_size: int) -> Iterator[tuple[int, Chunk]]:
     for index, source in enumerate(sources):
         with open_source(source) as (stream, counter):
@@ -137,12 +117,8 @@ def _chunks(sources: list[Source], chunk_size: int) -> Iterator[tuple[int, Chunk
 class _Reader(threading.Thread):
     """Reads and validates chunks in order and hands each to the writer through `items`.
 
-    The rows the column forms clear go to the writer at once; the rest go to the judge (the
-    pandera schema in its own process), and the writer gets them, with the chunk's rejects,
-    when its verdict is back. Cleared rows sharing an event_id with a row still waiting are
-    held back with it, so the first copy in the input still wins. Ends with `None`, or with
-    the `LoadError` that stopped it; stops early when told to (the writer failed or was
-    interrupted).
+    Ends with `None`, or with the `LoadError` that stopped it; stops early when told to
+    (the writer failed or was interrupted).
     """
 
     def __init__(
@@ -156,86 +132,22 @@ class _Reader(threading.Thread):
         self.items: queue.Queue[object] = queue.Queue(maxsize=QUEUED_CHUNKS)
         self.stopping = threading.Event()
         self._args = (sources, chunk_size, received_at, max_future_skew)
-        self._waiting: deque[_Waiting] = deque()
 
     def run(self) -> None:
         sources, chunk_size, received_at, max_future_skew = self._args
-        judge = None  # started with the first row the column forms cannot clear
         try:
+            validator = ChunkValidator(received_at, max_future_skew)
             for index, chunk in _chunks(sources, chunk_size):
-                cleared = clear_chunk(chunk, received_at, max_future_skew)
-                read, consumed = chunk.read, chunk.bytes_consumed
-                del chunk
-                if cleared.rows:
-                    judge = judge or Judge(received_at, max_future_skew)
-                    judge.submit(cleared.rows)
-                if not self._hand_over(self._first_part(cleared, index, consumed, read)):
+                valid, rejects = validator.validate(chunk)
+                item = _Validated(valid, rejects, chunk.read, index, chunk.bytes_consumed)
+                del chunk, valid, rejects
+                if not self._hand_over(item):
                     return
-                if not self._finish_waiting(judge):
-                    return
-            if self._finish_waiting(judge, drain=True):
-                self._hand_over(None)
+            self._hand_over(None)
         except LoadError as exc:
             self._hand_over(exc)
         except Exception as exc:  # whatever it is, the writer reports it
             self._hand_over(LoadError(f"reading failed: {type(exc).__name__}: {exc}"))
-        finally:
-            if judge is not None:
-                judge.close()
-
-    def _first_part(self, cleared: Cleared, index: int, consumed: int, read: int) -> _Validated:
-        """What can be written now; the rest of the chunk joins `_waiting`."""
-        held = cleared.positions
-        waiting_ids = set().union(*(w.ids for w in self._waiting)) | cleared.held_ids()
-        if waiting_ids and not waiting_ids.isdisjoint(cleared.stored.event_id):
-            unclear = set(cleared.positions)
-            held = [
-                i
-                for i, event_id in enumerate(cleared.stored.event_id)
-                if i in unclear or event_id in waiting_ids
-            ]
-        if not held and not self._waiting:
-            return _Validated(cleared.stored, cleared.rejects, read, index, consumed)
-        skip = set(held)
-        now = [i for i in range(len(cleared.stored.event_id)) if i not in skip]
-        at = {position: k for k, position in enumerate(held)}
-        rest = Cleared(
-            cleared.source,
-            cleared.stored.take(held),
-            [at[position] for position in cleared.positions],
-            cleared.rows,
-            cleared.lines,
-            cleared.texts,
-            cleared.rejects,
-        )
-        ids = cleared.held_ids() | set(rest.stored.event_id)
-        self._waiting.append(_Waiting(rest, ids, index, consumed))
-        return _Validated(cleared.stored.take(now), [], read, index, consumed)
-
-    def _full(self) -> bool:
-        """Too much waits for the judge: the reader waits too (memory stays bounded)."""
-        return (
-            len(self._waiting) > WAITING_CHUNKS
-            or sum(w.size for w in self._waiting) > WAITING_BYTES
-        )
-
-    def _finish_waiting(self, judge: Judge | None, *, drain: bool = False) -> bool:
-        """Hand over the waiting chunks whose verdict is in, waiting for one while too much
-        waits, or for all of them when `drain`; False once told to stop."""
-        while self._waiting:
-            head = self._waiting[0]
-            verdict = None
-            if head.rest.rows:
-                assert judge is not None  # it has this chunk's rows
-                verdict = judge.verdict(block=drain or self._full())
-                if verdict is None:
-                    return True
-            self._waiting.popleft()
-            valid, rejects = complete(head.rest, verdict)
-            item = _Validated(valid, rejects, 0, head.source_index, head.bytes_consumed)
-            if not self._hand_over(item):
-                return False
-        return True
 
     def _hand_over(self, item: object) -> bool:
         """Queue `item` (waiting while the writer is busy); False once told to stop."""
@@ -304,7 +216,6 @@ def load_files(
         )
         if shown is not None:
             stack.callback(shown.close)
-        position = 0  # bytes of the inputs consumed: a chunk's last rows may come late
         while (item := _next_item(reader)) is not None:
             if isinstance(item, BaseException):
                 raise item
@@ -322,9 +233,8 @@ def load_files(
             rejects.write(item.rejects)
             summary.read += item.read
             summary.rejected += len(item.rejects)
-            position = max(position, offsets[item.source_index] + item.bytes_consumed)
             if shown is not None:
-                shown.update(summary.read, position)
+                shown.update(summary.read, offsets[item.source_index] + item.bytes_consumed)
         summary.seconds = time.monotonic() - started
     summary.rejects_file = rejects_path if summary.rejected else None
     log.info(

@@ -539,8 +539,8 @@ def watch_peak_rss(child: subprocess.Popen[bytes], peaks: dict[int, int]) -> Non
     """
     while child.poll() is None:
         pids = [child.pid]
-        # Each thread's children are listed under its own task (the judge process is
-        # started by the reader thread).
+        # Each thread's children are listed under its own task (a child started by the
+        # reader thread would not appear under the main one).
         for task in Path(f"/proc/{child.pid}/task").glob("*"):
             with contextlib.suppress(OSError):
                 pids += [int(p) for p in (task / "children").read_text().split()]
@@ -555,9 +555,9 @@ def watch_peak_rss(child: subprocess.Popen[bytes], peaks: dict[int, int]) -> Non
 def test_first_copy_wins_when_it_needs_the_full_rules_and_a_later_copy_does_not(
     settings: Settings, db: psycopg.Connection, tmp_path: Path
 ) -> None:
-    """A row the column forms cannot clear (an offset timestamp, NUL in a field) waits for the
-    pandera schema's verdict; a later copy of its event_id, cleared at once, in the same chunk
-    or a later one, must not be written before it. Good rows of every other form load."""
+    """A row the column forms cannot clear (an offset timestamp, NUL in a field) goes through
+    the pandera schema; a later copy of its event_id, cleared by the column forms, in the same
+    chunk or a later one, must not replace it. Good rows of every other form load."""
     events = [event(i) for i in range(40)]
     events[3] = event(3, occurred_at="2024-05-02T01:30:00+02:00", properties={"copy": "first"})
     events[5] = event(3, properties={"copy": "second, same chunk"})
