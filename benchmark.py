@@ -73,6 +73,9 @@ EVENT_TYPES = [
     ("logout", 1),
 ]
 PATHS = ["/", "/pricing", "/docs/getting-started", "/blog/2026/launch", "/account/settings"]
+# The breakdown properties the scratch service is configured with (/stats/trends, the
+# breakdown models): a few values (path) and two (ok); `session` is unique per event.
+BREAKDOWN_PROPERTIES = "path,ok"
 
 
 @dataclass
@@ -170,6 +173,11 @@ def as_rows(events: list[dict[str, Any]], received_at: datetime) -> list[tuple[A
 # ---------------------------------------------------------------- environment
 
 
+# The scratch environment's reporting zones (#18): Kyiv's DST ends on 2026-10-25, inside the
+# benchmark's 90 days, so one 25-hour day is in the data.
+BENCH_ZONES = ["UTC", "Europe/Kyiv"]
+
+
 @dataclass
 class Env:
     server_url: str
@@ -188,6 +196,8 @@ class Env:
             EVENTMART_MAX_QUEUE_DEPTH="1000000",
             EVENTMART_RATE_LIMIT="100000000/minute",
             EVENTMART_READ_RATE_LIMIT="100000000/minute",
+            EVENTMART_BREAKDOWN_PROPERTIES=BREAKDOWN_PROPERTIES,
+            EVENTMART_TIMEZONES=",".join(BENCH_ZONES),
         )
         env.update(extra)
         return env
@@ -696,11 +706,16 @@ def stage_loader(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str,
     return out
 
 
-def _refresh(env: Env, *, full: bool) -> float:
+def _refresh(env: Env, *, full: bool, zones: list[str] | None = None) -> float:
     from core.settings import Settings
     from jobs.refresh import refresh_marts
 
-    settings = Settings(database_url=env.database_url, redis_url=env.redis_url)
+    settings = Settings(
+        database_url=env.database_url,
+        redis_url=env.redis_url,
+        timezones=zones or BENCH_ZONES,
+        breakdown_properties=BREAKDOWN_PROPERTIES.split(","),
+    )
     start = time.perf_counter()
     result = refresh_marts(settings, full_refresh=full)
     seconds = time.perf_counter() - start
@@ -711,11 +726,20 @@ def _refresh(env: Env, *, full: bool) -> float:
 
 
 def stage_refresh(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
-    """Full build on the base; incremental after 1 % new events (a fifth late); nothing new."""
+    """Full build on the base with UTC only, then with the benchmark's zones (what a zone
+    costs, per model); incremental after 1 % new events (a fifth late); nothing new."""
     from loaders.writer import write_events
 
     ensure_base(env, data)
+    full_utc = _refresh(env, full=True, zones=["UTC"])
+    utc_models = model_seconds(env)
     full = _refresh(env, full=True)
+    zones_models = model_seconds(env)
+    full_model_figures = {
+        f"full_model_{name}_{label}_s": models.get(name)
+        for name in sorted(zones_models)
+        for label, models in (("utc", utc_models), ("zones", zones_models))
+    }
     noop = _refresh(env, full=False)
     new = max(1, data.count // 100)
     fresh = generate_events(new, args.seed + 1, days=1, prefix="inc")
@@ -729,7 +753,10 @@ def stage_refresh(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str
         "base_events": data.count,
         "new_events": len(extra),
         "late_events": len(late),
+        "zones": ",".join(BENCH_ZONES),
+        "full_utc_only_s": full_utc,
         "full_s": full,
+        **full_model_figures,
         "incremental_s": incremental,
         "nothing_new_s": noop,
         "incremental_dbt_s": sum(models.values()),
@@ -771,8 +798,31 @@ end
 """
 
 
-def read_paths(endpoint: str, count: int, seed: int) -> list[str]:
-    """Random realistic ranges (7/30/90 days) inside the data's last 90 days."""
+BASE_QUERIES = {  # endpoint -> its request, `{range}` = from=...&to=...[&tz=...]
+    "dau": "/stats/dau?{range}",
+    "top-events": "/stats/top-events?{range}&limit=10",
+    "retention-day": "/stats/retention?{range}&period=day&periods=7",
+    "retention-week": "/stats/retention?{range}&period=week&periods=4",
+    # breakdown by a property (docs/api.md#trends): path has 5 values, so no `$other` read
+    "trends": "/stats/trends?{range}&event_type=page_view&breakdown=path",
+}
+FILTER_QUERIES = {  # rolling windows and event-type filters (docs/api.md#active-users)
+    "active-users-7": "/stats/active-users?{range}&window=7",
+    "active-users-30": "/stats/active-users?{range}&window=30",
+    "active-users-7-purchase": "/stats/active-users?{range}&window=7&event_type=purchase",
+    "dau-purchase": "/stats/dau?{range}&event_type=purchase",
+    "dau-purchase-signup": "/stats/dau?{range}&event_type=purchase&event_type=signup",
+    "retention-signup-purchase": (
+        "/stats/retention?{range}&period=day&periods=7&start_event=signup&return_event=purchase"
+    ),
+}
+READ_QUERIES = {**BASE_QUERIES, **FILTER_QUERIES}
+FILTER_ENDPOINTS = list(FILTER_QUERIES)  # read in the default zone, cached and cold
+
+
+def read_paths(endpoint: str, count: int, seed: int, tz: str | None = None) -> list[str]:
+    """Random realistic ranges (7/30/90 days) inside the data's last 90 days (local dates of
+    `tz`, which the paths then name; None: the default zone)."""
     rng = random.Random(seed)
     today = datetime.now(UTC).date()
     paths = []
@@ -780,15 +830,8 @@ def read_paths(endpoint: str, count: int, seed: int) -> list[str]:
         days = rng.choice([7, 30, 90])
         end = today - timedelta(days=rng.randrange(0, 90 - days + 1))
         start = end - timedelta(days=days - 1)
-        query = f"from={start}&to={end}"
-        if endpoint == "retention-day":
-            paths.append(f"/stats/retention?{query}&period=day&periods=7")
-        elif endpoint == "retention-week":
-            paths.append(f"/stats/retention?{query}&period=week&periods=4")
-        elif endpoint == "top-events":
-            paths.append(f"/stats/top-events?{query}&limit=10")
-        else:
-            paths.append(f"/stats/dau?{query}")
+        query = f"from={start}&to={end}" + ("" if tz is None else f"&tz={tz}")
+        paths.append(READ_QUERIES[endpoint].format(range=query))
     return paths
 
 
@@ -826,20 +869,29 @@ def wrk_run(
     }
 
 
+ZONED_READS = BENCH_ZONES[1]  # the reads stage's second zone
+
+
 def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
     """Closed-loop GETs per endpoint (wrk), then all endpoints mixed at several concurrencies,
     with the API's answer cache as configured by default; then each endpoint again with the
-    cache off (`cold_*`: every request reads the marts, as the first one after a refresh)."""
+    cache off (`cold_*`: every request reads the marts, as the first one after a refresh).
+    Each endpoint is also read for the second zone (`*_kyiv_*`, `tz=Europe/Kyiv`)."""
     ensure_base(env, data)
     _refresh(env, full=False)
     seconds = 3 if args.quick else 10
     out: dict[str, Any] = {"seconds_per_run": seconds, "api_workers": args.api_workers}
     endpoints = ["dau", "top-events", "retention-day", "retention-week"]
-    url = start_api(env, args.api_workers, port=8766, EVENTMART_READ_KEYS=READ_KEY)
-    for endpoint in endpoints:
+    measured = [*endpoints, "trends"]  # each alone; the mix stays the four compared over time
+    url = start_api(env, args.api_workers, port=args.port_base + 1, EVENTMART_READ_KEYS=READ_KEY)
+    for endpoint in measured + FILTER_ENDPOINTS:  # the mix below: the first four only
         figures = wrk_run(url, read_paths(endpoint, 500, args.seed), 4, seconds)
         for key, value in figures.items():
             out[f"{endpoint}_{key}"] = value
+    for endpoint in measured:
+        figures = wrk_run(url, read_paths(endpoint, 500, args.seed, ZONED_READS), 4, seconds)
+        for key, value in figures.items():
+            out[f"{endpoint}_kyiv_{key}"] = value
     mixed = [p for e in endpoints for p in read_paths(e, 250, args.seed + 7)]
     random.Random(args.seed).shuffle(mixed)
     for connections in (1, 8, 32):
@@ -849,7 +901,7 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
     sample = httpx2.get(url + mixed[0], headers=AUTH, timeout=10).content
     stop(env.children.pop())
     ceiling = serve_peer(
-        env, "tests.peers.ceiling:create_ceiling_app", args.api_workers, 8769, sample
+        env, "tests.peers.ceiling:create_ceiling_app", args.api_workers, args.port_base + 4, sample
     )
     figures = wrk_run(ceiling, mixed, 32, seconds)
     out["ceiling_c32_req_per_s"] = figures["req_per_s"]
@@ -859,12 +911,17 @@ def stage_reads(env: Env, data: Dataset, args: argparse.Namespace) -> dict[str, 
     cold = start_api(
         env,
         args.api_workers,
-        port=8768,
+        port=args.port_base + 3,
         EVENTMART_READ_CACHE_SECONDS="0",
         EVENTMART_READ_CACHE_ENTRIES="0",
         EVENTMART_READ_KEYS=READ_KEY,
     )
-    for endpoint in endpoints:
+    for endpoint in measured:
+        for tz, label in ((None, ""), (ZONED_READS, "_kyiv")):
+            figures = wrk_run(cold, read_paths(endpoint, 500, args.seed, tz), 4, seconds)
+            for key in ("req_per_s", "p50_ms", "p95_ms", "errors"):
+                out[f"cold_{endpoint}{label}_{key}"] = figures[key]
+    for endpoint in FILTER_ENDPOINTS:
         figures = wrk_run(cold, read_paths(endpoint, 500, args.seed), 4, seconds)
         for key in ("req_per_s", "p50_ms", "p95_ms", "errors"):
             out[f"cold_{endpoint}_{key}"] = figures[key]
@@ -1147,6 +1204,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--api-workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--rq-workers", type=int, default=2, help="RQ worker processes")
     parser.add_argument("--redis-db", type=int, default=14, help="scratch Redis DB number")
+    parser.add_argument(
+        "--port-base", type=int, default=8765, help="the reads stage's APIs listen from here +1"
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--writer-chunk", type=int, default=10_000, help="rows per writer call")
     parser.add_argument("--refresh-interval", type=int, default=15, help="scheduler seconds")

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from api import ingest, ops, stats
+from api import activity, ingest, ops, stats, trends
 from api.auth import GUARD_RESPONSES, check_keys_config, require_read_key, require_write_key
 from api.capture import posthog, posthog_stubs, segment
 from api.capture.cors import CaptureCORSMiddleware
@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     write_guard, read_guard = [Depends(require_write_key)], [Depends(require_read_key)]
     app.include_router(ingest.router, dependencies=write_guard, responses=GUARD_RESPONSES)
     app.include_router(stats.router, dependencies=read_guard, responses=GUARD_RESPONSES)
+    app.include_router(activity.router, dependencies=read_guard, responses=GUARD_RESPONSES)
+    app.include_router(trends.router, dependencies=read_guard, responses=GUARD_RESPONSES)
     app.include_router(ops.router)
     # SDK capture routes (docs/sdks.md): they check write keys themselves (keys in the body)
     for capture_router in (segment.router, posthog.router, posthog_stubs.router):

@@ -31,12 +31,15 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def meta(freshness: HasFreshness, start: date, end: date, **extra: Any) -> dict[str, Any]:
+def meta(
+    freshness: HasFreshness, start: date, end: date, tz: str = "UTC", **extra: Any
+) -> dict[str, Any]:
     loaded = freshness.loaded_through
     lag = None if loaded is None else round((datetime.now(UTC) - loaded).total_seconds(), 3)
     return {
         "from": start,
         "to": end,
+        "tz": tz,
         "refreshed_at": freshness.refreshed_at,
         "loaded_through": loaded,
         "lag_seconds": lag,
@@ -57,6 +60,7 @@ class Prepared:
             headers = {
                 "X-Eventmart-Refreshed-At": "" if refreshed is None else iso_utc(refreshed),
                 "X-Eventmart-Lag-Seconds": "" if lag is None else str(lag),
+                "X-Eventmart-Tz": meta_.get("tz") or "",
             }
             return Response(self.csv_text, media_type=CSV_MEDIA_TYPE, headers=headers)
         # The same bytes as orjson.dumps({"meta": meta_, "data": data}).

@@ -70,6 +70,25 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def reporting_fingerprint(settings: Settings) -> str:
+    """The reporting settings the marts are built for, spelled as dbt's
+    `reporting_fingerprint()` does (dbt_project/macros/reporting_settings.sql): order ignored."""
+    zones = ",".join(sorted(settings.timezones))
+    properties = ",".join(sorted(settings.breakdown_properties))
+    return f"timezones={zones};breakdown_properties={properties}"
+
+
+def reporting_settings_changed(conn: psycopg.Connection, settings: Settings) -> bool:
+    """True when the marts were not last built for these zones and breakdown properties (or
+    nobody knows what for: never built, or built before the fingerprint was kept): only a
+    build from scratch then gives every zone its whole history and drops removed ones."""
+    try:
+        row = conn.execute(query("jobs", "reporting_settings")).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return True
+    return row is None or row[0] != reporting_fingerprint(settings)
+
+
 def dbt_target_dir(settings: Settings) -> Path:
     """Where dbt writes its manifest, logs and run_results.json: one folder per database."""
     return dbt_project_dir() / "target" / libpq_params(configured_database_url(settings))["dbname"]
@@ -245,6 +264,9 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
         try:
             models = watermarked_models(settings)
             threshold = None if full_refresh else refresh_threshold(lock_conn, models)
+            if threshold is not None and reporting_settings_changed(lock_conn, settings):
+                log.info("refresh_rebuilds", reason="reporting settings changed")
+                threshold = None  # a build from scratch, as before the first one
             skipped = nothing_new(lock_conn, threshold)  # never without a threshold
             if skipped:
                 lock_conn.execute(query("jobs", "touch_refresh_status"))
@@ -252,7 +274,7 @@ def refresh_marts(settings: Settings, *, full_refresh: bool = False) -> RefreshR
             else:
                 analyze_raw_if_stale(lock_conn)
                 rebuild = full_refresh or mostly_new(lock_conn, threshold)
-                if rebuild and not full_refresh:
+                if rebuild and not full_refresh and threshold is not None:
                     log.info("refresh_rebuilds", reason="new rows touch most days")
                 # dbt analyzes what it rebuilt (on-run-end)
                 errors = run_dbt(settings, full_refresh=rebuild, lease_holder=holder)

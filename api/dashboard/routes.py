@@ -37,6 +37,9 @@ class DashboardConfig(BaseModel):
     )
     poll_seconds: float = Field(description="how often the page looks for a newer refresh")
     refresh_interval_seconds: int = Field(description="the scheduler's refresh interval")
+    timezones: list[str] = Field(
+        description="the reporting zones /stats/* answers for (`tz=`); the first is the default"
+    )
 
 
 class DashboardStaticFiles(StaticFiles):
@@ -70,6 +73,7 @@ async def dashboard_config(settings: SettingsDep) -> DashboardConfig:
         stale_seconds=settings.dashboard_stale_after,
         poll_seconds=settings.dashboard_poll_seconds,
         refresh_interval_seconds=settings.refresh_interval_seconds,
+        timezones=settings.timezones,
     )
 
 

@@ -1,4 +1,5 @@
--- Event types in the range by events, then name by code point, with distinct users.
+-- Event types in the range (local dates of zone tz) by events, then name by code point, with
+-- distinct users.
 -- Distinct users of a type = its user-days in the range minus the user-days whose previous
 -- day with that type is also in the range (each user is then counted once, on their first
 -- day in the range); the second sum reads only rows with a previous day in the range.
@@ -8,7 +9,9 @@ with day_totals as (
         sum(events) as events,
         sum(active_users) as user_days
     from marts.fct_daily_event_types
-    where event_date between %(date_from)s::date and %(date_to)s::date
+    where
+        tz = %(tz)s
+        and event_date between %(date_from)s::date and %(date_to)s::date
     group by event_type
 ),
 
@@ -18,7 +21,8 @@ returning_days as (
         sum(active_users) as user_days
     from marts.fct_event_type_reach
     where
-        previous_event_date >= %(date_from)s::date
+        tz = %(tz)s
+        and previous_event_date >= %(date_from)s::date
         and previous_event_date < %(date_to)s::date
         and event_date <= %(date_to)s::date
     group by event_type

@@ -28,7 +28,7 @@
     (
         values
         {%- for zone in reporting_zones() %}
-            ({{ "'" ~ zone | replace("'", "''") ~ "'" }}::text){{ "," if not loop.last }}
+            ({{ zone_literal(zone) }}::text){{ "," if not loop.last }}
         {%- endfor %}
     ) as zones (tz)
 {%- endmacro %}
@@ -36,4 +36,16 @@
 {# The local calendar date in zone `tz_expression` (a column or literal) of a timestamptz. #}
 {% macro local_date(timestamp_expression, tz_expression) -%}
     (({{ timestamp_expression }}) at time zone {{ tz_expression }})::date
+{%- endmacro %}
+
+{# The configured zones as SQL string literals, comma-separated (for `tz in (...)`). #}
+{% macro zone_literals() -%}
+    {%- for zone in reporting_zones() -%}
+        {{ zone_literal(zone) }}{{ ", " if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{# One zone name as an SQL string literal. #}
+{% macro zone_literal(zone) -%}
+    {{- "'" ~ zone | replace("'", "''") ~ "'" -}}
 {%- endmacro %}

@@ -15,6 +15,7 @@ import httpx2
 from playwright.sync_api import Page
 
 from tests.conftest import REPO_ROOT
+from tests.integration.analytics_support import Activity
 from tests.integration.marts_support import Event, Expected
 
 ARTIFACTS = REPO_ROOT / ".eventmart" / "artifacts" / "dashboard"
@@ -48,8 +49,20 @@ class KnownEvents:
     events: list[Event] = field(default_factory=list)
 
     @property
-    def expected(self) -> Expected:
-        return Expected(self.events)
+    def expected(self) -> Seen:
+        return self.expected_in("UTC")
+
+    def expected_in(self, tz: str) -> Seen:
+        return Seen(self.events, tz)
+
+
+class Seen(Expected):
+    """The expected answers in zone `tz`, rolling windows included (analytics_support)."""
+
+    def __init__(self, loaded: list[Event], tz: str = "UTC") -> None:
+        super().__init__(loaded, tz)
+        self.tz = tz
+        self.activity = Activity(loaded, tz)
 
 
 # --- what the page shows -------------------------------------------------------------------
@@ -108,7 +121,7 @@ def stats(api: str, path: str, headers: dict[str, str] | None = None) -> list[di
 
 def check_page(
     page: Page,
-    expected: Expected,
+    expected: Seen,
     first: date,
     last: date,
     period: str,
@@ -119,19 +132,35 @@ def check_page(
     which are also what /stats answers for that range."""
     assert shown_range(page) == (first.isoformat(), last.isoformat())
     dau = expected.dau(first, last)
+    weekly = expected.activity.active_users(7, first, last)
+    monthly = expected.activity.active_users(30, first, last)
     top = expected.top_events(first, last, 10)
     retention = expected.retention(first, last, period, 7)
-    query = f"from={first}&to={last}"
+    query = f"from={first}&to={last}&tz={expected.tz}"
     assert stats(api, f"dau?{query}", headers) == dau
+    assert stats(api, f"active-users?{query}&window=7", headers) == weekly
+    assert stats(api, f"active-users?{query}&window=30", headers) == monthly
     assert stats(api, f"top-events?{query}&limit=10", headers) == top
     assert stats(api, f"retention?{query}&period={period}&periods=7", headers) == retention
     seen = drawn(page)
     assert seen["dates"] == [row["date"] for row in dau]
     assert seen["lines"]["Active users"] == [row["active_users"] for row in dau]
+    assert seen["lines"]["Weekly active users"] == [row["active_users"] for row in weekly]
+    assert seen["lines"]["Monthly active users (30 days)"] == [
+        row["active_users"] for row in monthly
+    ]
     assert seen["lines"]["Events"] == [row["events"] for row in dau]
     assert table(page, "activity-table") == [
-        [row["date"], f"{row['active_users']:,}", f"{row['events']:,}"] for row in dau
+        [
+            row["date"],
+            f"{row['active_users']:,}",
+            f"{week['active_users']:,}",
+            f"{month['active_users']:,}",
+            f"{row['events']:,}",
+        ]
+        for row, week, month in zip(dau, weekly, monthly, strict=True)
     ]
+    assert {node.inner_text() for node in page.locator(".tz-name").all()} == {expected.tz}
     assert seen["top_types"] == [row["event_type"] for row in top]
     assert seen["top_events"] == [row["events"] for row in top]
     assert table(page, "top-table") == [

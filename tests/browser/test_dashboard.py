@@ -56,6 +56,7 @@ def test_default_range_numbers_equal_stats_at_laptop_and_phone_width(
     expect(page.locator("#freshness")).to_have_attribute("data-state", "fresh")
     expect(page.locator("#freshness")).to_contain_text("Fresh: refreshed")
     expect(page.locator("#key-panel")).to_be_hidden()
+    expect(page.locator("#tz-field")).to_be_hidden()  # one reporting zone: nothing to choose
     # each CSV link downloads the /stats answer for the range drawn
     query = f"from={first}&to={last}"
     assert (
@@ -211,3 +212,23 @@ def test_stale_badge_once_the_scheduler_stops_past_the_threshold(
     colour = badge.evaluate("(node) => getComputedStyle(node).backgroundColor")
     assert colour == "rgb(255, 209, 102)"  # --stale-bg, the warning colour
     screenshot(page, "laptop-stale-badge")
+
+
+def test_time_zone_selector_redraws_every_chart_in_the_chosen_zone(
+    known: KnownEvents, dashboard: Start, open_page: Open, settings: Settings
+) -> None:
+    zones = "UTC,Asia/Kolkata"
+    result = refresh_marts(settings.model_copy(update={"timezones": zones.split(",")}))
+    assert result.success, result.errors
+    url = dashboard(EVENTMART_TIMEZONES=zones)
+    page = open_page(url)
+    count = wait_drawn(page)
+    utc = known.expected
+    check_page(page, utc, utc.latest - timedelta(days=29), utc.latest, "day", url)
+    assert page.locator("#range-tz option").all_inner_texts() == zones.split(",")
+
+    page.select_option("#range-tz", "Asia/Kolkata")
+    wait_drawn(page, count)
+    kolkata = known.expected_in("Asia/Kolkata")
+    last = kolkata.latest  # the API's default range ends at the zone's latest local day
+    check_page(page, kolkata, last - timedelta(days=29), last, "day", url)

@@ -14,9 +14,13 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from fractions import Fraction
 from math import floor
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
+from fastapi.testclient import TestClient
 
+from core.settings import Settings
+from jobs.refresh import refresh_marts
 from loaders.writer import write_events
 
 MART_SCHEMAS = ("staging", "intermediate", "marts")
@@ -67,6 +71,37 @@ def snapshot(conn: psycopg.Connection) -> dict[str, list[tuple[Any, ...]]]:
         rows = [tuple(row[i] for i in keep) for row in cursor.fetchall()]
         tables[table] = sorted(rows, key=repr)
     return tables
+
+
+def refresh(settings: Settings, *, full_refresh: bool = False) -> None:
+    result = refresh_marts(settings, full_refresh=full_refresh)
+    assert result.success, result.errors
+
+
+def data(client: TestClient, url: str) -> list[dict[str, Any]]:
+    reply = client.get(url)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    return list(body["data"])
+
+
+def check_api(client: TestClient, expected: Expected, tz: str | None = None) -> None:
+    """The read API's answers (for zone `tz`, or the default one) over several ranges equal
+    the independent model's."""
+    zone = "" if tz is None else f"&tz={tz}"
+    first, last = expected.earliest, expected.latest
+    middle = (first + timedelta(days=17), first + timedelta(days=41))
+    assert data(client, f"/stats/dau?{zone[1:]}") == expected.dau(last - timedelta(days=29), last)
+    assert data(client, f"/stats/dau?from={first}&to={last}{zone}") == expected.dau(first, last)
+    for start, end in [(first, last), middle, (middle[0], middle[0]), (last, last)]:
+        for limit in (1000, 3):
+            got = data(client, f"/stats/top-events?from={start}&to={end}&limit={limit}{zone}")
+            assert got == expected.top_events(start, end, limit), (start, end, limit, tz)
+    for period, periods in [("day", 10), ("day", 0), ("week", 4)]:
+        for start, end in [(first, last), middle]:
+            url = f"/stats/retention?from={start}&to={end}&period={period}&periods={periods}"
+            got = data(client, url + zone)
+            assert got == expected.retention(start, end, period, periods), (url, tz)
 
 
 # --- the generated history ------------------------------------------------------------------
@@ -151,18 +186,20 @@ def generate_history(seed: int = 4) -> list[list[Event]]:
 
 
 class Expected:
-    """Answers of the read API computed directly from the stored events."""
+    """Answers of the read API computed directly from the stored events, for the local
+    calendar of zone `tz` (Python's zoneinfo decides each event's day; weeks from Monday)."""
 
-    def __init__(self, loaded: list[Event]) -> None:
+    def __init__(self, loaded: list[Event], tz: str = "UTC") -> None:
         stored: dict[str, Event] = {}
         for event in loaded:
             stored.setdefault(event.event_id, event)
+        zone = ZoneInfo(tz)
         self.user_days: dict[date, set[str]] = defaultdict(set)
         self.day_events: dict[date, int] = defaultdict(int)
         self.type_days: dict[tuple[str, date], list[str]] = defaultdict(list)
         first: dict[str, date] = {}
         for event in stored.values():
-            day = event.utc().date()
+            day = event.utc().astimezone(zone).date()
             self.user_days[day].add(event.user_id)
             self.day_events[day] += 1
             self.type_days[(event.event_type, day)].append(event.user_id)

@@ -20,7 +20,11 @@ def keyed_client(
     settings: Settings, db: psycopg.Connection, redis_conn: redis.Redis
 ) -> Iterator[TestClient]:
     configured = settings.model_copy(
-        update={"read_keys": ["dashboard-read-key-0123456789"], "dashboard_stale_seconds": 90.0}
+        update={
+            "read_keys": ["dashboard-read-key-0123456789"],
+            "dashboard_stale_seconds": 90.0,
+            "timezones": ["Europe/Kyiv", "UTC"],
+        }
     )
     with TestClient(create_app(configured)) as test_client:
         yield test_client
@@ -64,6 +68,7 @@ def test_config_tells_the_page_about_keys_and_the_stale_threshold(
         "stale_seconds": 90.0,
         "poll_seconds": 10.0,
         "refresh_interval_seconds": 60,
+        "timezones": ["Europe/Kyiv", "UTC"],  # in order: the first is the default
     }
     # unset, the threshold is two refresh intervals plus a minute
     assert client.get("/dashboard/config.json").json()["stale_seconds"] == 180.0

@@ -10,7 +10,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from typing import Any
 
 import psycopg
 import pytest
@@ -24,37 +23,13 @@ from tests.conftest import REPO_ROOT
 from tests.integration.marts_support import (
     Event,
     Expected,
+    check_api,
+    data,
     generate_history,
+    refresh,
     snapshot,
     write,
 )
-
-
-def refresh(settings: Settings, *, full_refresh: bool = False) -> None:
-    result = refresh_marts(settings, full_refresh=full_refresh)
-    assert result.success, result.errors
-
-
-def data(client: TestClient, url: str) -> list[dict[str, Any]]:
-    reply = client.get(url)
-    assert reply.status_code == 200, reply.text
-    body = reply.json()
-    return list(body["data"])
-
-
-def check_api(client: TestClient, expected: Expected) -> None:
-    first, last = expected.earliest, expected.latest
-    middle = (first + timedelta(days=17), first + timedelta(days=41))
-    assert data(client, "/stats/dau") == expected.dau(last - timedelta(days=29), last)
-    assert data(client, f"/stats/dau?from={first}&to={last}") == expected.dau(first, last)
-    for start, end in [(first, last), middle, (middle[0], middle[0]), (last, last)]:
-        for limit in (1000, 3):
-            got = data(client, f"/stats/top-events?from={start}&to={end}&limit={limit}")
-            assert got == expected.top_events(start, end, limit), (start, end, limit)
-    for period, periods in [("day", 10), ("day", 0), ("week", 4)]:
-        for start, end in [(first, last), middle]:
-            url = f"/stats/retention?from={start}&to={end}&period={period}&periods={periods}"
-            assert data(client, url) == expected.retention(start, end, period, periods), url
 
 
 def test_slices_with_refreshes_match_independent_answers_and_full_rebuild(

@@ -13,6 +13,14 @@
   //               params: { window: 7 }, field: "active_users", axis: "users" }.
   const ACTIVITY_SERIES = [
     { name: "Active users", endpoint: "dau", params: {}, field: "active_users", axis: "users" },
+    {
+      name: "Weekly active users", endpoint: "active-users", params: { window: 7 },
+      field: "active_users", axis: "users",
+    },
+    {
+      name: "Monthly active users (30 days)", endpoint: "active-users", params: { window: 30 },
+      field: "active_users", axis: "users",
+    },
     { name: "Events", endpoint: "dau", params: {}, field: "events", axis: "events" },
   ];
   const ACTIVITY_AXES = {
@@ -40,6 +48,7 @@
     keyPanel: $("key-panel"), keyForm: $("key-form"), keyInput: $("key-input"),
     keyError: $("key-error"), keyActions: $("key-actions"), content: $("content"),
     rangeForm: $("range-form"), from: $("range-from"), to: $("range-to"),
+    tz: $("range-tz"), tzField: $("tz-field"),
     topLimit: $("top-limit"), period: $("retention-period"), periods: $("retention-periods"),
   };
 
@@ -507,6 +516,7 @@
     clearError();
     el.content.hidden = false;
     const meta = answers.get(activityUrls[0]).meta;
+    showZoneName(meta.tz || el.tz.value);
     if (!state.range.from && !state.range.to) state.defaultTo = meta.to;
     for (const input of [el.from, el.to]) {
       if (document.activeElement !== input) input.value = meta[input.name];
@@ -577,7 +587,7 @@
       el.to.value = "";
       refresh();
     });
-    for (const control of [el.topLimit, el.period, el.periods]) {
+    for (const control of [el.tz, el.topLimit, el.period, el.periods]) {
       control.addEventListener("change", refresh);
     }
     el.keyForm.addEventListener("submit", (event) => {
@@ -591,6 +601,18 @@
     });
   }
 
+  // The zone selector lists the configured reporting zones (the first is the API's default);
+  // with one zone there is nothing to choose and it stays hidden.
+  function showZones(zones) {
+    el.tz.replaceChildren(...zones.map((zone) => new Option(zone, zone)));
+    el.tzField.hidden = zones.length < 2;
+    showZoneName(zones[0]);
+  }
+
+  function showZoneName(zone) {
+    for (const node of document.querySelectorAll(".tz-name")) node.textContent = zone;
+  }
+
   async function start() {
     wire();
     try {
@@ -601,6 +623,7 @@
       showError(error);
       return;
     }
+    showZones(state.config.timezones);
     el.keyActions.hidden = !state.config.keys_required;
     if (state.config.keys_required && !state.key) {
       askForKey("");

@@ -1,38 +1,22 @@
--- Grain: one row per (event_date, user_id) with at least one event that UTC day.
+-- Grain: one row per (tz, event_date, user_id) with at least one event that local day of zone
+-- tz (every configured reporting zone, macros/reporting.sql), with previous_event_date, the
+-- user's previous active day in that zone (null on the first).
 -- Incremental: the raw rows loaded since the last build (exactly those: macros/watermarks.sql)
--- are counted by (event_date, user_id) and added to the stored rows of those keys, so the
--- work follows the number of new events, late or not, never the size of the days they touch.
--- A full build writes the rows in event_date order: the marts read whole days back.
+-- are counted per key and added to the stored rows; previous days are kept as
+-- macros/previous_day.sql describes. A full build writes the rows in event_date order.
 {{ config(
-    unique_key=['event_date', 'user_id'],
+    unique_key=['tz', 'user_id', 'event_date'],
     indexes=[
-        {'columns': ['event_date', 'user_id'], 'unique': True},
-        {'columns': ['user_id']},
+        {'columns': ['tz', 'user_id', 'event_date'], 'unique': True},
+        {'columns': ['tz', 'event_date']},
+        {'columns': ['updated_at']},
     ],
 ) }}
 
 with
 
-{{ new_event_counts(['event_date', 'user_id']) }},
+{{ new_event_counts(['tz', 'event_date', 'user_id']) }},
 
-{% if is_incremental() %}
-final as (
-    select
-        counted.event_date,
-        counted.user_id,
-        counted.events + coalesce(stored_rows.events, 0) as events,
-        greatest(counted.loaded_at, stored_rows.loaded_at) as loaded_at
-    from counted
-    left join {{ this }} as stored_rows
-        on
-            counted.event_date = stored_rows.event_date
-            and counted.user_id = stored_rows.user_id
-)
-{% else %}
-final as (
-    select * from counted
-    order by event_date
-)
-{% endif %}
+{{ previous_day_rows(['tz', 'user_id'], ['tz', 'event_date', 'user_id']) }}
 
 select * from final

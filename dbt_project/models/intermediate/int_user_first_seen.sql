@@ -1,11 +1,12 @@
--- Grain: one row per user_id: the user's first-ever event and the cohorts it puts them in.
+-- Grain: one row per (tz, user_id): the user's first-ever event and the cohorts it puts them
+-- in, by the local calendar of zone tz (week: the local Monday).
 -- Incremental: rows are never updated in raw, so first_seen_at only ever moves earlier;
--- only users whose first event is new or earlier than before are rewritten.
+-- only users whose first event is new or earlier than before are rewritten (in every zone).
 {{ config(
-    unique_key='user_id',
+    unique_key=['tz', 'user_id'],
     indexes=[
-        {'columns': ['user_id'], 'unique': True},
-        {'columns': ['cohort_date']},
+        {'columns': ['tz', 'user_id'], 'unique': True},
+        {'columns': ['tz', 'cohort_date']},
     ],
 ) }}
 
@@ -24,28 +25,40 @@ candidates as (
     group by user_id
 ),
 
+zoned_candidates as (
+    select
+        zones.tz,
+        candidates.user_id,
+        candidates.first_seen_at
+    from candidates
+    cross join {{ zones_relation() }}
+),
+
 {% if is_incremental() %}
 changed as (
-    select candidates.*
-    from candidates
+    select zoned_candidates.*
+    from zoned_candidates
     left join {{ this }} as existing_rows
-        on candidates.user_id = existing_rows.user_id
+        on
+            zoned_candidates.tz = existing_rows.tz
+            and zoned_candidates.user_id = existing_rows.user_id
     where
         existing_rows.user_id is null
-        or candidates.first_seen_at < existing_rows.first_seen_at
+        or zoned_candidates.first_seen_at < existing_rows.first_seen_at
 ),
 {% else %}
 changed as (
-    select * from candidates
+    select * from zoned_candidates
 ),
 {% endif %}
 
 final as (
     select
+        tz,
         user_id,
         first_seen_at,
-        {{ utc_date('first_seen_at') }} as cohort_date,
-        {{ iso_week(utc_date('first_seen_at')) }} as cohort_week
+        {{ local_date('first_seen_at', 'tz') }} as cohort_date,
+        {{ iso_week(local_date('first_seen_at', 'tz')) }} as cohort_week
     from changed
 )
 

@@ -1,22 +1,23 @@
--- Grain: one row per (event_date, event_type): events and distinct users that UTC day.
+-- Grain: one row per (tz, event_date, event_type): events and distinct users that local day.
 -- depends_on: {{ ref('stg_events') }}
 {{ config(
-    unique_key='event_date',
-    indexes=[{'columns': ['event_date', 'event_type'], 'unique': True}],
+    unique_key=['tz', 'event_date'],
+    indexes=[{'columns': ['tz', 'event_date', 'event_type'], 'unique': True}],
 ) }}
 
 with
 
-{{ scoped_to_affected_days(ref('int_user_event_type_days'), new_event_days(ref('stg_events'))) }}
+{{ scoped_to_affected_days(ref('int_user_event_type_days'), new_event_days()) }}
 
 final as (
     select
+        tz,
         event_date,
         event_type,
         sum(events)::bigint as events,
         count(*) as active_users
     from scoped
-    group by event_date, event_type
+    group by tz, event_date, event_type
 )
 
 select * from final

@@ -1,12 +1,12 @@
--- Grain: one row per (cohort_date, activity_date) with at least one retained user.
--- A user's cohort is the UTC date of their first-ever event; period_offset = days since.
--- Incremental: every affected activity day is recomputed for all cohorts.
+-- Grain: one row per (tz, cohort_date, activity_date) with at least one retained user.
+-- A user's cohort is the local date (in zone tz) of their first-ever event; period_offset =
+-- days since. Incremental: every affected (tz, activity day) is recomputed for all cohorts.
 -- depends_on: {{ ref('stg_events') }}
 {{ config(
-    unique_key='activity_date',
+    unique_key=['tz', 'activity_date'],
     indexes=[
-        {'columns': ['cohort_date', 'period_offset'], 'unique': True},
-        {'columns': ['activity_date']},
+        {'columns': ['tz', 'cohort_date', 'period_offset'], 'unique': True},
+        {'columns': ['tz', 'activity_date']},
     ],
 ) }}
 
@@ -18,13 +18,17 @@ with first_seen as (
 
 final as (
     select
+        scoped.tz,
         first_seen.cohort_date,
         scoped.event_date as activity_date,
         scoped.event_date - first_seen.cohort_date as period_offset,
         count(*) as retained_users
     from scoped
-    inner join first_seen on scoped.user_id = first_seen.user_id
-    group by first_seen.cohort_date, scoped.event_date
+    inner join first_seen
+        on
+            scoped.tz = first_seen.tz
+            and scoped.user_id = first_seen.user_id
+    group by scoped.tz, first_seen.cohort_date, scoped.event_date
 )
 
 select * from final

@@ -1,19 +1,24 @@
--- Grain: one row per (cohort_week, activity_week) with at least one retained user; weeks are
--- ISO weeks labelled by their Monday. Incremental: every affected activity week is recomputed.
+-- Grain: one row per (tz, cohort_week, activity_week) with at least one retained user; weeks
+-- start on the local Monday (ISO weeks of the local dates in zone tz), labelled by it.
+-- Incremental: every affected (tz, activity week) is recomputed.
 -- depends_on: {{ ref('stg_events') }}
 {{ config(
-    unique_key='activity_week',
+    unique_key=['tz', 'activity_week'],
     indexes=[
-        {'columns': ['cohort_week', 'period_offset'], 'unique': True},
-        {'columns': ['activity_week']},
+        {'columns': ['tz', 'cohort_week', 'period_offset'], 'unique': True},
+        {'columns': ['tz', 'activity_week']},
     ],
 ) }}
 
--- every day of every affected ISO week
+-- every day of every affected week, per zone
 {% set affected_week_days -%}
-    select distinct (weeks.activity_week + day_of_week.n)::date as event_date
+    select distinct
+        weeks.tz,
+        (weeks.activity_week + day_of_week.n)::date as event_date
     from (
-        select distinct {{ iso_week('event_date') }} as activity_week
+        select distinct
+            touched.tz,
+            {{ iso_week('touched.event_date') }} as activity_week
         from ({{ retention_affected_days() }}) as touched
     ) as weeks
     cross join generate_series(0, 6) as day_of_week (n)
@@ -27,6 +32,7 @@ with first_seen as (
 
 user_weeks as (
     select distinct
+        tz,
         user_id,
         {{ iso_week('event_date') }} as activity_week
     from scoped
@@ -34,13 +40,17 @@ user_weeks as (
 
 final as (
     select
+        user_weeks.tz,
         first_seen.cohort_week,
         user_weeks.activity_week,
         (user_weeks.activity_week - first_seen.cohort_week) / 7 as period_offset,
         count(*) as retained_users
     from user_weeks
-    inner join first_seen on user_weeks.user_id = first_seen.user_id
-    group by first_seen.cohort_week, user_weeks.activity_week
+    inner join first_seen
+        on
+            user_weeks.tz = first_seen.tz
+            and user_weeks.user_id = first_seen.user_id
+    group by user_weeks.tz, first_seen.cohort_week, user_weeks.activity_week
 )
 
 select * from final

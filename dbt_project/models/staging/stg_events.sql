@@ -1,4 +1,5 @@
--- One row per stored event, with its UTC calendar date. The only model that reads the source.
+-- One row per stored event, with its UTC calendar date (the zoned models compute local dates
+-- themselves: macros/affected_days.sql, `zoned_events`). The only model that reads the source.
 with source as (
     select * from {{ source('raw', 'events') }}
 ),
@@ -10,6 +11,7 @@ final as (
         event_type,
         occurred_at,
         {{ utc_date('occurred_at') }} as event_date,
+        properties,
         loaded_at
     from source
 )
