@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import repeat
+from operator import add
 from typing import Any, NamedTuple
 
 import orjson
@@ -23,6 +25,7 @@ REQUIRED_TEXT_FIELDS: tuple[tuple[str, int], ...] = (
 )
 NUL = "\x00"
 REPLACEMENT = "\ufffd"
+EMPTY: dict[str, Any] = {}  # shared, never changed
 
 # YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM]; a space may stand for T (RFC 3339 §5.6 note).
 TIMESTAMP_PATTERN = re.compile(
@@ -255,3 +258,96 @@ def validate_event(
         check_occurred_at(get("occurred_at"), now, max_future_skew),
         check_properties(get("properties"), may_contain_nul),
     )
+
+
+# Column forms of the rules, for the history loader: a few C-level passes over a whole column
+# find the values that the rule above would return unchanged (or, for timestamps and
+# properties, exactly as computed here by the same calls the rule makes). Each returns the
+# stored forms and the positions it could not clear. It never rejects: an uncleared value is
+# one the per-value rules must judge (the loader's pandera schema runs them), so a shortcut
+# can only send a valid value the long way, never decide a row on its own.
+
+
+def _resuming_map(
+    func: Any, values: list[Any], errors: type[Exception], then: Any = None
+) -> list[Any]:
+    """`func` (then `then`) over `values` in one C-level pass resumed after each error; None
+    where `func` raised. `then` takes each result as it comes (nothing else holds it)."""
+    out: list[Any] = []
+    remaining = iter(values)
+    while True:
+        try:
+            out.extend(map(func, remaining) if then is None else map(then, map(func, remaining)))
+            return out
+        except errors:
+            out.append(None)
+
+
+def clear_texts(values: list[Any], max_chars: int) -> set[int]:
+    """Positions whose value `check_text` might not return unchanged. Every other value is a
+    `str` of 1..`max_chars` characters without NUL, which `check_text` returns as it is."""
+    if set(map(type, values)) <= {str}:
+        lengths = list(map(len, values))
+        if (not lengths or (min(lengths) >= 1 and max(lengths) <= max_chars)) and (
+            NUL not in "".join(values)
+        ):
+            return set()
+    return {
+        i
+        for i, v in enumerate(values)
+        if type(v) is not str or not 1 <= len(v) <= max_chars or NUL in v
+    }
+
+
+def clear_timestamps(
+    values: list[Any], now: datetime, max_future_skew: float
+) -> tuple[list[Any], set[int]]:
+    """(`check_occurred_at`'s result for each cleared value (None where not parsed), positions
+    not cleared).
+
+    Cleared: a `str` in the `ZULU_TIMESTAMP` form that `datetime.fromisoformat` parses (the
+    rule's own fast path) and that is at least 1 ms inside the future-skew limit (the rule
+    compares float seconds: values near the limit are left to it)."""
+    if not (set(map(type, values)) <= {str} and all(map(ZULU_TIMESTAMP.fullmatch, values))):
+        # "" makes fromisoformat raise: the position is then left to the rule.
+        values = [v if type(v) is str and ZULU_TIMESTAMP.fullmatch(v) else "" for v in values]
+    parsed: list[Any] = _resuming_map(datetime.fromisoformat, values, ValueError)
+    unclear = {i for i, p in enumerate(parsed) if p is None} if None in parsed else set()
+    limit = now + timedelta(seconds=max_future_skew) - timedelta(milliseconds=1)
+    dates = [p for p in parsed if p is not None] if unclear else parsed
+    if dates and max(dates) > limit:
+        unclear |= {i for i, p in enumerate(parsed) if p is not None and p > limit}
+    return parsed, unclear
+
+
+def clear_properties(values: list[Any]) -> tuple[list[str], set[int]]:
+    """(`check_properties`'s result for each cleared value, positions not cleared).
+
+    Cleared: `None` (`{}`), or an object that orjson encodes with at most `MAX_PROPERTIES_DEPTH`
+    brackets (so no depth walk), no `\\u0000` escape (so no NUL replacement) and within
+    `MAX_PROPERTIES_BYTES`: the rule then returns orjson's encoding as it is. The checks read
+    the decoded text (each encoding is decoded at once: orjson's bytes keep spare room):
+    brackets and escapes are ASCII, and a text of n characters has at most 4n UTF-8 bytes."""
+    unclear: set[int] = set()
+    if not set(map(type, values)) <= {dict, type(None)}:
+        unclear = {i for i, v in enumerate(values) if v is not None and type(v) is not dict}
+    objects = [EMPTY if v is None or i in unclear else v for i, v in enumerate(values)]
+    texts: list[str] = _resuming_map(orjson.dumps, objects, orjson.JSONEncodeError, bytes.decode)
+    if None in texts:  # orjson could not encode it (e.g. too deep): the rule says why
+        unclear |= {i for i, t in enumerate(texts) if t is None}
+        texts = ["{}" if t is None else t for t in texts]
+    count: Any = str.count
+    brackets = list(map(add, map(count, texts, repeat("{")), map(count, texts, repeat("["))))
+    if brackets and max(brackets) > MAX_PROPERTIES_DEPTH:
+        unclear |= {i for i, n in enumerate(brackets) if n > MAX_PROPERTIES_DEPTH}
+    # Each encoding starts with `{` and ends with `}`: joining them forms no new escape.
+    if "\\u0000" in "".join(texts):
+        unclear |= {i for i, t in enumerate(texts) if "\\u0000" in t}
+    lengths = list(map(len, texts))
+    if lengths and max(lengths) > MAX_PROPERTIES_BYTES // 4:
+        unclear |= {
+            i
+            for i, n in enumerate(lengths)
+            if n > MAX_PROPERTIES_BYTES // 4 and len(texts[i].encode()) > MAX_PROPERTIES_BYTES
+        }
+    return texts, unclear

@@ -28,15 +28,15 @@ from core.db import connect
 from core.settings import Settings
 from loaders.progress import LoadProgress
 from loaders.readers import READERS, Chunk, Reject
-from loaders.schema import ValidColumns, event_schema, validate_chunk
 from loaders.sources import Format, LoadError, Source, open_source, resolve_sources
+from loaders.validate import ChunkValidator, ValidColumns
 from loaders.writer import write_events
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_CHUNK_SIZE = 20_000
 DEFAULT_REJECTS = Path("eventmart-rejects.jsonl")
-QUEUED_CHUNKS = 2  # validated chunks waiting for the writer: bounds memory
+QUEUED_CHUNKS = 1  # validated chunks waiting for the writer: bounds memory
 
 
 @dataclass(slots=True)
@@ -136,9 +136,9 @@ class _Reader(threading.Thread):
     def run(self) -> None:
         sources, chunk_size, received_at, max_future_skew = self._args
         try:
-            schema = event_schema(received_at, max_future_skew)
+            validator = ChunkValidator(received_at, max_future_skew)
             for index, chunk in _chunks(sources, chunk_size):
-                valid, rejects = validate_chunk(schema, chunk, received_at, max_future_skew)
+                valid, rejects = validator.validate(chunk)
                 item = _Validated(valid, rejects, chunk.read, index, chunk.bytes_consumed)
                 del chunk, valid, rejects
                 if not self._hand_over(item):

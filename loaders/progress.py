@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +28,16 @@ class BarProgress:
     """rich progress bar: bytes, rows, rows/s, and an ETA when the total size is known."""
 
     def __init__(self, total_bytes: int | None, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         columns = [
             TextColumn("[bold]loading"),
             BarColumn(),
@@ -89,7 +94,14 @@ class LogProgress:
 
 def make_progress(total_bytes: int | None, console: Console | None = None) -> LoadProgress:
     """A bar when the console is a terminal, log lines otherwise."""
-    console = console or Console(stderr=True)
+    if console is None:
+        if not (
+            sys.stderr.isatty() or os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE")
+        ):
+            return LogProgress(total_bytes)  # rich (its import) only for a terminal
+        from rich.console import Console
+
+        console = Console(stderr=True)
     if console.is_terminal:
         return BarProgress(total_bytes, console)
     return LogProgress(total_bytes)

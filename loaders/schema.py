@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from itertools import repeat
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,8 +27,7 @@ from core.events import (
     check_text,
     validate_event,
 )
-from loaders.readers import FIELDS, Chunk, Reject, original_text
-from loaders.writer import Row
+from loaders.readers import FIELDS
 
 
 def apply_rule(rule: Callable[[Any], Any], values: list[Any]) -> list[Any]:
@@ -119,47 +117,37 @@ def event_schema(now: datetime, max_future_skew: float) -> pa.DataFrameSchema:
     )
 
 
-class ValidColumns(NamedTuple):
-    """The rows that passed, column by column, in their stored form."""
-
-    event_id: list[str]
-    user_id: list[str]
-    event_type: list[str]
-    occurred_at: list[datetime]
-    properties_json: list[str]
-
-    def rows(self, received_at: datetime) -> list[Row]:
-        """Rows for `write_events`, all received at `received_at`."""
-        return list(zip(*self, repeat(received_at), strict=False))
-
-
-def validate_chunk(
+def judge(
     schema: pa.DataFrameSchema,
-    chunk: Chunk,
+    columns: dict[str, list[Any]],
+    positions: list[int],
     received_at: datetime,
     max_future_skew: float,
-) -> tuple[ValidColumns, list[Reject]]:
-    """(the valid rows, rejects) of one chunk; rejects include the reader's own."""
-    rejects = list(chunk.rejects)
-    if not chunk.lines:
-        return ValidColumns([], [], [], [], []), rejects
-    frame = pd.DataFrame({f: pd.Series(chunk.columns[f], dtype=object) for f in FIELDS})
+) -> tuple[dict[int, tuple[Any, ...]], dict[int, str]]:
+    """The schema over the rows at `positions` of `columns` (raw values by field):
+    ({position: the row's stored values} for rows that pass, {position: reason} for the rest).
+    """
+    frame = pd.DataFrame(
+        {
+            f: pd.Series([columns[f][i] for i in positions], index=positions, dtype=object)
+            for f in FIELDS
+        }
+    )
     valid = schema.validate(frame, lazy=True)
-    if len(valid) < len(frame):
-        kept = set(valid.index.tolist())
-        for i in range(len(frame)):
-            if i not in kept:
-                event = {f: chunk.columns[f][i] for f in FIELDS}
-                rejects.append(
-                    Reject(
-                        chunk.source,
-                        chunk.lines[i],
-                        original_text(chunk.texts[i]),
-                        _reason(event, received_at, max_future_skew),
-                    )
-                )
-        rejects.sort(key=lambda r: r.line)
-    return ValidColumns(*(valid[f].tolist() for f in FIELDS)), rejects
+    passed = {
+        position: values
+        for position, values in zip(
+            valid.index.tolist(),
+            zip(*(valid[f].tolist() for f in FIELDS), strict=True),
+            strict=True,
+        )
+    }
+    failed = {
+        i: _reason({f: columns[f][i] for f in FIELDS}, received_at, max_future_skew)
+        for i in positions
+        if i not in passed
+    }
+    return passed, failed
 
 
 def _reason(event: dict[str, Any], received_at: datetime, max_future_skew: float) -> str:

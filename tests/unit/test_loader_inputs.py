@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pandas as pd
@@ -17,8 +18,9 @@ from core.events import EventError, check_occurred_at, check_properties
 from loaders import sources
 from loaders.progress import LogProgress
 from loaders.readers import csv_chunks, jsonl_chunks
-from loaders.schema import apply_rule, event_schema, validate_chunk
+from loaders.schema import apply_rule
 from loaders.sources import LoadError, OverlongLine, Source, detect_format, iter_lines
+from loaders.validate import ChunkValidator
 
 
 @pytest.mark.parametrize(
@@ -92,7 +94,7 @@ def test_schema_keeps_good_rows_and_names_the_first_broken_rule() -> None:
         b'{"event_id":7,"user_id":"","event_type":"t","occurred_at":"bad"}\n'
     )
     [chunk] = chunks_of(jsonl_chunks, text)
-    valid, rejects = validate_chunk(event_schema(now, 86400), chunk, now, 86400)  # type: ignore[arg-type]
+    valid, rejects = ChunkValidator(now, 86400).validate(chunk)  # type: ignore[arg-type]
     rows = valid.rows(now)
     assert [r[0] for r in rows] == ["ok"]
     assert rows[0][3] == datetime(2024, 1, 1, tzinfo=UTC)
@@ -129,11 +131,11 @@ def test_bad_rows_leave_no_chunk_behind_in_memory() -> None:
     """A rejected value's error once kept its traceback, and through its frames every
     DataFrame of the chunk: memory grew with each dirty chunk (622 MB for 300k rows)."""
     now = datetime(2024, 6, 1, tzinfo=UTC)
-    schema = event_schema(now, 86400)
+    validator = ChunkValidator(now, 86400)
     text, bad = dirty_text(1500, every=7)
     rejected: dict[int, str] = {}
     for chunk in chunks_of(jsonl_chunks, text, size=500):
-        valid, rejects = validate_chunk(schema, chunk, now, 86400)  # type: ignore[arg-type]
+        valid, rejects = validator.validate(chunk)  # type: ignore[arg-type]
         rejected |= {r.line: r.error for r in rejects}
         assert len(valid.event_id) + len(rejects) == chunk.read  # type: ignore[attr-defined]
     del chunk, valid, rejects
@@ -214,3 +216,78 @@ def test_fast_zulu_timestamps_match_the_general_parser(text: str) -> None:
     assert fast == general
     if isinstance(fast, datetime):
         assert fast.utcoffset() is not None and not fast.utcoffset()
+
+
+def _rule_outcome(rule: Any, value: Any) -> object:
+    try:
+        return rule(value)
+    except EventError as exc:
+        return exc
+
+
+TEXT_VALUES: list[Any] = [
+    "a", "e" * 128, "e" * 129, "", None, 17, True, ["a"], {"a": 1}, "a\x00b", "ü" * 128,
+    "  spaced  ", "\ufffd", 1.5,
+]  # fmt: skip
+TIMESTAMP_VALUES: list[Any] = [
+    "2024-05-01T12:00:00Z", "2024-05-01T12:00:00.5Z", "2024-05-01T23:59:59.999999999Z",
+    "2024-05-01T12:34:56.1234567890Z", "2024-02-30T00:00:00Z", "2024-05-01T24:00:00Z",
+    "2024-05-01T12:00:00+02:00", "2024-05-01 12:00:00z", "2024-05-01T12:00:00", "2024-05-01",
+    "2024-05-01T12:00Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z", None, 1714564800,
+    "\u0662\u0660\u0662\u0664-05-01T12:00:00Z", "2024-06-02T00:00:00Z", "2024-06-02T00:00:00.001Z",
+    "2024-06-01T23:59:59.999Z", "2024-06-01T23:59:59.998Z", "2024-05-01t12:00:00Z",
+]  # fmt: skip
+PROPERTY_VALUES: list[Any] = [
+    None, {}, {"a": 1}, {"s": "[[[[{{{{" * 10}, {"s": "\\u0000"}, {"k\x00": "v\x00"},
+    {"blob": "x" * 32 * 1024}, {"blob": "x" * (32 * 1024 - 10)}, [1], "text", 3, True,
+    {"n": 2**63}, {"deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]},
+    {"f": 1.5, "u": "ü", "e": "\U0001f600"}, {"u": "ü" * 16000}, {"u": "ü" * 16400},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("rows", [1, 7])
+def test_column_forms_clear_only_what_the_rules_store_unchanged(rows: int) -> None:
+    """Every value a column form clears gets exactly the stored form the per-value rule gives
+    it; the common forms are cleared (the shortcut is taken); the rest are left to the rules."""
+    from core.events import check_text, clear_properties, clear_texts, clear_timestamps
+
+    now = datetime(2024, 6, 1, tzinfo=UTC)
+    texts = TEXT_VALUES * rows
+    unclear = clear_texts(texts, 128)
+    for i, value in enumerate(texts):
+        if i not in unclear:
+            assert (
+                _rule_outcome(partial(check_text, name="event_id", max_chars=128), value) == value
+            )
+    assert {TEXT_VALUES[i % len(TEXT_VALUES)] for i in range(len(texts)) if i not in unclear} == {
+        "a", "e" * 128, "ü" * 128, "  spaced  ", "\ufffd"
+    }  # fmt: skip
+    stamps = TIMESTAMP_VALUES * rows
+    parsed, unclear = clear_timestamps(stamps, now, 86400)
+    for i, value in enumerate(stamps):
+        if i not in unclear:
+            assert _rule_outcome(lambda v: check_occurred_at(v, now, 86400), value) == parsed[i]
+    assert "2024-05-01T12:00:00Z" not in {stamps[i] for i in unclear}
+    assert "2024-06-01T23:59:59.998Z" not in {stamps[i] for i in unclear}
+    props = PROPERTY_VALUES * rows
+    encoded, unclear = clear_properties(props)
+    for i, value in enumerate(props):
+        if i not in unclear:
+            assert _rule_outcome(check_properties, value) == encoded[i]
+    cleared = {i % len(PROPERTY_VALUES) for i in range(len(props)) if i not in unclear}
+    assert cleared >= {0, 1, 2, 14, 15}
+    assert 16 not in cleared
+
+
+def test_column_forms_of_a_clean_column_clear_it_whole() -> None:
+    from core.events import clear_properties, clear_texts, clear_timestamps
+
+    now = datetime(2024, 6, 1, tzinfo=UTC)
+    assert clear_texts(["a", "b"] * 100, 128) == set()
+    parsed, unclear = clear_timestamps(["2024-05-01T12:00:00Z"] * 100, now, 86400)
+    assert unclear == set() and parsed == [datetime(2024, 5, 1, 12, tzinfo=UTC)] * 100
+    encoded, unclear = clear_properties([{"a": 1}, None] * 50)
+    assert unclear == set() and encoded == ['{"a":1}', "{}"] * 50
+    assert clear_texts([], 128) == set()
+    assert clear_timestamps([], now, 86400) == ([], set())
+    assert clear_properties([]) == ([], set())
