@@ -131,13 +131,21 @@ def run_dbt(
     this run, see `refresh_marts`) is given."""
     from dbt.cli.main import dbtRunner
 
-    os.environ.update(dbt_env(settings))
-    if lease_holder:
-        os.environ[LEASE_HOLDER_ENV] = lease_holder
+    # dbt reads its settings from the environment; they are set for this run only, so the
+    # process (and anything it starts later) keeps its own environment
+    wanted = dbt_env(settings) | ({LEASE_HOLDER_ENV: lease_holder} if lease_holder else {})
+    saved = {name: os.environ.get(name) for name in [*wanted, LEASE_HOLDER_ENV]}
+    os.environ.update(wanted)
+    if not lease_holder:
+        os.environ.pop(LEASE_HOLDER_ENV, None)
     try:
         outcome = dbtRunner().invoke(dbt_args(settings, command, full_refresh=full_refresh))
     finally:
-        os.environ.pop(LEASE_HOLDER_ENV, None)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     errors: list[str] = []
     results = getattr(outcome.result, "results", None) or []
     for node_result in results:
