@@ -9,11 +9,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 MAX_EVENT_TYPES = 20
 
-EventTypeName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+def no_nul(value: str) -> str:
+    """Stored event types never hold U+0000 (PostgreSQL text cannot): say so, not a 500."""
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+EventTypeName = Annotated[
+    str, StringConstraints(min_length=1, max_length=256), AfterValidator(no_nul)
+]
 
 EventTypesParam = Annotated[
     list[EventTypeName] | None,

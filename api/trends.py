@@ -18,6 +18,7 @@ import psycopg
 from fastapi import APIRouter, Query, Response
 
 from api.deps import SettingsDep
+from api.event_filters import EventTypeName
 from api.stats import Freshness, StatsDep, invalid, read_marts, respond, run, stats_route
 from api.stats_models import TrendsResponse
 from api.stats_render import prepare_table
@@ -81,7 +82,7 @@ def read_trends(
 async def get_trends(
     stats: StatsDep,
     settings: SettingsDep,
-    event_type: Annotated[str, Query(min_length=1, description="the event type to count")],
+    event_type: Annotated[EventTypeName, Query(description="the event type to count")],
     breakdown: Annotated[
         str,
         Query(

@@ -201,6 +201,10 @@ def test_active_users_before_any_refresh_and_csv(
         ("/stats/retention?start_event=", ["query", "start_event"]),
         ("/stats/retention?return_event=" + "x" * 257, ["query", "return_event"]),
         ("/stats/active-users?from=2026-04-02&to=2026-04-01", ["query", "from"]),
+        # no stored type holds U+0000 (PostgreSQL text cannot): a 422, never a 500
+        ("/stats/active-users?event_type=ok&event_type=a%00b", ["query", "event_type", 1]),
+        ("/stats/retention?start_event=%00", ["query", "start_event"]),
+        ("/stats/trends?event_type=%00&breakdown=path", ["query", "event_type"]),
     ],
 )
 def test_bad_filters_are_422_naming_the_parameter(
